@@ -87,6 +87,8 @@ class RecordWriter:
 
     def from_expr(self, name: str, t: Any) -> str:
         v = f'data["{name}"]'
+        if isinstance(t, dict) and t.get("logicalType") == "uuid":
+            return f"str({v})"  # fastavro reads the uuid logical type as uuid.UUID
         if self.is_record_ref(t):
             return f"{t.rsplit('.', 1)[-1]}.from_avro({v})"
         if isinstance(t, list):

@@ -41,7 +41,7 @@ class EventMetadata:
     def from_avro(cls, data: dict[str, Any]) -> EventMetadata:
         """Build from a record as fastavro reads it."""
         return cls(
-            event_id=data["event_id"],
+            event_id=str(data["event_id"]),
             occurred_at=data["occurred_at"],
             producer=data["producer"],
             correlation_id=data["correlation_id"],

@@ -1,0 +1,1 @@
+"""Platform plumbing: settings, JSON logs, tracing, health/readiness/metrics, service runtime."""

@@ -1,0 +1,65 @@
+"""Health, readiness and Prometheus metrics endpoints, and serving an app beside a loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+ReadinessCheck = Callable[[], bool]
+
+
+def ops_router(registry: CollectorRegistry, checks: dict[str, ReadinessCheck]) -> APIRouter:
+    """`/healthz`, `/readyz` and `/metrics`. Unauthenticated: they reveal no data, only state."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is serving (no auth)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz", summary="Readiness: Kafka (and Elasticsearch where used) reachable (no auth)"
+    )
+    async def readyz(response: Response) -> dict[str, object]:
+        results = {}
+        for name, check in checks.items():
+            results[name] = await asyncio.to_thread(check)
+        ready = all(results.values())
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", "checks": results}
+
+    @router.get("/metrics", summary="Prometheus metrics (no auth)")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def ops_app(
+    service: str, registry: CollectorRegistry, checks: dict[str, ReadinessCheck]
+) -> FastAPI:
+    """A FastAPI app with just the operations endpoints (for services without their own API)."""
+    app = FastAPI(title=service, version="0.1.0")
+    app.include_router(ops_router(registry, checks))
+    return app
+
+
+class BackgroundServer:
+    """uvicorn in a daemon thread, for services whose main thread runs a consumer loop."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+
+    def start(self) -> None:
+        # uvicorn leaves signals alone off the main thread; the loop's thread owns them
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
