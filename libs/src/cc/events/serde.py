@@ -29,7 +29,9 @@ class Event(Protocol):
     """What every generated event class offers."""
 
     SCHEMA: ClassVar[str]
-    metadata: EventMetadata
+
+    @property
+    def metadata(self) -> EventMetadata: ...
 
     def to_avro(self) -> dict[str, Any]: ...
 

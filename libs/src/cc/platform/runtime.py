@@ -8,10 +8,17 @@ from types import FrameType
 
 from prometheus_client import CollectorRegistry
 
+from cc.events.compat import older_writers
 from cc.events.registry import HttpRegistryClient
 from cc.events.serde import RegistrySerde, Serde, SingleObjectSerde
-from cc.kafka.consumer import ConsumerLoop
+from cc.kafka.consumer import BatchHandler, ConsumerLoop, Handler, LoopConfig
+from cc.kafka.metrics import ConsumerMetrics
+from cc.kafka.producer import EventProducer
+from cc.kafka.topics import dead_letter_topic
 from cc.platform.http import BackgroundServer, ReadinessCheck, ops_app
+from cc.platform.logging import setup_logging
+from cc.platform.settings import ServiceSettings
+from cc.platform.tracing import setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +27,50 @@ def make_serde(registry_url: str | None) -> Serde:
     """Registry framing when a registry is configured, single-object encoding otherwise."""
     if registry_url:
         return RegistrySerde(HttpRegistryClient(registry_url))
-    return SingleObjectSerde()
+    return SingleObjectSerde(older=older_writers())
+
+
+def serve_consumer(
+    service: str,
+    settings: ServiceSettings,
+    *,
+    topics: list[str],
+    port: int,
+    handler: Handler | None = None,
+    batch_handler: BatchHandler | None = None,
+    extra_checks: dict[str, ReadinessCheck] | None = None,
+    registry: CollectorRegistry | None = None,
+    producer: EventProducer | None = None,
+) -> None:
+    """Compose and run a consumer service: serde, producer, loop, ops endpoints."""
+    registry = registry or CollectorRegistry()
+    serde = make_serde(settings.schema_registry_url)
+    producer = producer or EventProducer(
+        settings.kafka_bootstrap, serde, client_id=service, registry=registry
+    )
+    config = LoopConfig(
+        service=service,
+        group_id=service,
+        topics=topics,
+        dead_letter_topic=dead_letter_topic(service),
+        bootstrap=settings.kafka_bootstrap,
+    )
+    loop = ConsumerLoop(
+        config,
+        serde,
+        producer,
+        handler=handler,
+        batch_handler=batch_handler,
+        metrics=ConsumerMetrics(registry),
+    )
+    run_loop_service(
+        service,
+        loop,
+        registry=registry,
+        host=settings.http_host,
+        port=port,
+        extra_checks=extra_checks,
+    )
 
 
 def run_loop_service(
@@ -50,3 +100,9 @@ def run_loop_service(
         loop.producer.close()
         server.stop()
         log.info("stopped")
+
+
+def start_platform(service: str, settings: ServiceSettings) -> None:
+    """JSON logging and tracing for this process; call first thing in `main`."""
+    setup_logging(service, settings.log_level)
+    setup_tracing(service)

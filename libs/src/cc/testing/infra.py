@@ -57,9 +57,7 @@ __all__ = [
 ]
 
 ALL: tuple[str, ...] = ("kafka", "elasticsearch", "alertmanager")
-COMPONENTS: dict[str, Component] = {
-    c.name: c for c in (Kafka(), Elasticsearch(), Alertmanager())
-}  # fmt: skip
+COMPONENTS: dict[str, Component] = {c.name: c for c in (Kafka(), Elasticsearch(), Alertmanager())}
 POLL_INTERVAL = 0.25
 
 
@@ -151,10 +149,12 @@ def _await_ready(s: Settings, pending: dict[str, int], t0: float) -> None:
                 s.pid_file(name).unlink(missing_ok=True)
                 raise InfraError(f"{name} exited during start-up; log {log}:\n{tail(log)}")
             elif time.monotonic() > deadline:
+                last_lines = tail(log)
                 terminate(pid, comp.term_pid(s, pid), grace=10)
                 s.pid_file(name).unlink(missing_ok=True)
                 raise InfraError(
-                    f"{name} not ready after {s.timeout:.0f}s (stopped it); log {log}:\n{tail(log)}"
+                    f"{name} not ready after {s.timeout:.0f}s (stopped it); "
+                    f"log {log}:\n{last_lines}"
                 )
         if pending:
             time.sleep(POLL_INTERVAL)
@@ -193,9 +193,8 @@ def up(
         comp.fetch(s)
     for comp in sorted(to_start, key=lambda c: c.launch_order):
         pending[comp.name] = comp.launch(s)
-        say(
-            f"{comp.name} launched (pid {pending[comp.name]}) at {since(t0)}, log {s.log_file(comp.name)}"
-        )
+        log = s.log_file(comp.name)
+        say(f"{comp.name} launched (pid {pending[comp.name]}) at {since(t0)}, log {log}")
     _await_ready(s, pending, t0)
     if to_start:
         say(f"up: {', '.join(c.name for c in to_start)} ready in {since(t0)}")
@@ -289,7 +288,7 @@ def up_with_testcontainers(
                     "--cluster.listen-address=",
                     "--web.external-url=http://127.0.0.1:9093",
                 ]
-            )  # fmt: skip
+            )
             .waiting_for(HttpWaitStrategy(9093, "/-/ready"))
             .start()
         )

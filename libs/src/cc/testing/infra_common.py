@@ -5,6 +5,7 @@ Stdlib only. See `infra.py` for the front door and `infra/README.md` for what wa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import os
@@ -30,8 +31,6 @@ DEFAULT_PORTS = {
 DEFAULT_AM_WEBHOOK_URL = "http://127.0.0.1:18080/webhooks/alertmanager"
 DEFAULT_CACHE_DIR = "/var/cache/command-center"
 HOST = "127.0.0.1"
-
-_T0 = time.monotonic()
 
 
 class InfraError(RuntimeError):
@@ -156,9 +155,9 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def run_checked(cmd: list[str], what: str, **kwargs: object) -> None:
+def run_checked(cmd: list[str], what: str, cwd: Path | None = None) -> None:
     """Run a short helper command (mvn, apt-get...); on failure raise with its output."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
     if proc.returncode != 0:
         out = (proc.stdout + proc.stderr).strip().splitlines()[-30:]
         raise InfraError(
@@ -181,10 +180,8 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
 
 def reap(pid: int) -> None:
     """Collect `pid` if it is our own exited child (pytest started and stops it)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def pid_alive(pid: int) -> bool:
@@ -193,15 +190,27 @@ def pid_alive(pid: int) -> bool:
     return st is not None and st[0] not in ("Z", "X")
 
 
-def group_alive(pgid: int) -> bool:
-    """Is any non-zombie process left in process group `pgid`?"""
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group `pgid`."""
     reap(pgid)
+    members = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             st = _proc_stat(int(entry.name))
             if st is not None and st[1] == pgid and st[0] not in ("Z", "X"):
-                return True
-    return False
+                members.append(int(entry.name))
+    return members
+
+
+def group_alive(pgid: int) -> bool:
+    return bool(group_members(pgid))
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def read_pid(path: Path) -> int | None:
@@ -223,11 +232,7 @@ def owned_pid(s: Settings, component: str) -> int | None:
         path.unlink(missing_ok=True)
         return None
     st = _proc_stat(pid) if pid_alive(pid) else None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        cmdline = ""
-    if st is None or st[1] != pid or str(s.run_dir) not in cmdline:
+    if st is None or st[1] != pid or str(s.run_dir) not in cmdline(pid):
         say(f"{component}: removing stale pid file {path} (pid {pid})")
         path.unlink(missing_ok=True)
         return None
@@ -267,22 +272,18 @@ def terminate(pgid: int, term_pid: int, grace: float = 30.0) -> bool:
 
     Returns True if it exited cleanly, False if it had to be killed.
     """
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(term_pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive(pgid):
-            return True
-        time.sleep(0.1)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    clean = True
     while group_alive(pgid):
+        if clean and time.monotonic() > deadline:
+            clean = False
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
         time.sleep(0.1)
-    return False
+    reap(pgid)  # it may have exited between the last reap and the /proc scan
+    return clean
 
 
 # --- probes ------------------------------------------------------------------------------------
@@ -312,14 +313,6 @@ def port_owner(port: int) -> str:
     return out.split("users:", 1)[-1] if "users:" in out else (out or "unknown process")
 
 
-def tcp_open(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def http_get(url: str, timeout: float = 3.0) -> tuple[int, bytes]:
     """(status, body) of a GET; status 0 if nothing answered."""
     try:
@@ -332,7 +325,7 @@ def http_get(url: str, timeout: float = 3.0) -> tuple[int, bytes]:
 
 
 def http_post(url: str, timeout: float = 5.0) -> int:
-    req = urllib.request.Request(url, data=b"", method="POST")
+    req = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 (loopback URL)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (loopback URL)
             return int(resp.status)
@@ -363,10 +356,7 @@ def tail(path: Path, lines: int = 30) -> str:
 
 def traversable_by_others(path: Path) -> bool:
     """Can an unprivileged user reach `path`: every existing ancestor is world-executable?"""
-    for p in [path, *path.parents]:
-        if p.exists() and not os.stat(p).st_mode & 0o001:
-            return False
-    return True
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents] if p.exists())
 
 
 class Component:

@@ -14,9 +14,9 @@ from cc.testing.infra_common import (
     Component,
     InfraError,
     Settings,
+    cmdline,
+    group_members,
     http_get,
-    pid_alive,
-    read_pid,
     render,
     rotate_log,
     run_checked,
@@ -178,14 +178,13 @@ class Elasticsearch(Component):
         return status == 200 and health_ok(body)
 
     def term_pid(self, s: Settings, pid: int) -> int:
-        """SIGTERM the server JVM itself (its own pid file): the launcher CLI and runuser then
-        exit on their own. Signalling runuser would make it SIGKILL its child after 2 s."""
-        server = read_pid(self.state(s) / "es.pid")
-        try:
-            if server is not None and pid_alive(server) and os.getpgid(server) == pid:
-                return server
-        except ProcessLookupError:
-            pass
+        """SIGTERM the launcher CLI (child of runuser): it stops the server JVM through its
+        stdin and exits 0. Signalling the server directly works too but the CLI then logs
+        "ERROR: Elasticsearch exited unexpectedly"; signalling runuser makes it SIGKILL its
+        child after 2 s."""
+        for member in group_members(pid):
+            if "-Dcli.name=server" in cmdline(member):
+                return member
         return pid
 
     def wipe(self, s: Settings) -> None:

@@ -1,0 +1,299 @@
+"""A stdlib Slack incoming-webhook stand-in enforcing contracts.md §5, for tests and `make run`."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_WEBHOOK_PATH = "/services/T000/B000/XXXXXXXX"
+MAX_BLOCKS = 50
+MAX_TEXT_CHARS = 40_000  # Slack truncates longer top-level text rather than rejecting it.
+_SECRET = re.compile(r"^(/services/[^/]+/[^/]+/).+$")  # masked in logs
+
+
+class WebhookError(Exception):
+    """A Slack error answer: HTTP status, short text code, and why (for test diagnostics)."""
+
+    def __init__(self, status: int, body: str, detail: str = "", retry_after: int = 0) -> None:
+        super().__init__(f"{status} {body}: {detail}")
+        self.status, self.body, self.detail, self.retry_after = status, body, detail, retry_after
+
+
+# Per block type: (field, shape, max length or count, required), from contracts.md §5.4.
+_BLOCK_LIMITS: dict[str, tuple[tuple[str, str, int, bool], ...]] = {
+    "section": (("text", "text", 3000, False), ("fields", "list", 10, False)),
+    "header": (("text", "plain_text", 150, True),),
+    "markdown": (("text", "str", 12_000, True),),
+    "context": (("elements", "list", 10, True),),
+    "actions": (("elements", "list", 25, True),),
+    "image": (("image_url", "str", 3000, False), ("alt_text", "str", 2000, True)),
+}
+_BLOCK_ID = ("block_id", "str", 255, False)  # allowed on every block type
+KNOWN_BLOCK_TYPES = frozenset({*_BLOCK_LIMITS, "divider", "rich_text"})
+_TEXT_OBJECT_TYPES = {"text": ("plain_text", "mrkdwn"), "plain_text": ("plain_text",)}
+
+
+def _fits(value: object, shape: str, limit: int, required: bool) -> bool:
+    if value is None:
+        return not required
+    if shape == "list":
+        return isinstance(value, list) and 1 <= len(value) <= limit
+    if shape in _TEXT_OBJECT_TYPES:  # a Block Kit text object: {"type": ..., "text": ...}
+        if not isinstance(value, dict) or value.get("type") not in _TEXT_OBJECT_TYPES[shape]:
+            return False
+        value = value.get("text")
+    return isinstance(value, str) and len(value) <= limit
+
+
+def block_problem(block: object) -> str | None:
+    """Why Slack would refuse this block, or None if it is valid."""
+    if not isinstance(block, dict):
+        return "block is not an object"
+    kind = block.get("type")
+    if kind not in KNOWN_BLOCK_TYPES:
+        return f"unknown block type {kind!r}"
+    if kind == "section" and block.get("text") is None and block.get("fields") is None:
+        return "section needs text or fields"
+    for field, shape, limit, required in (_BLOCK_ID, *_BLOCK_LIMITS.get(str(kind), ())):
+        if not _fits(block.get(field), shape, limit, required):
+            return f"{kind}.{field} must be {shape} of at most {limit}"
+    return None
+
+
+def validate_payload(content_type: str, raw: bytes) -> dict[str, Any]:
+    """Parse a webhook body as Slack would; raise `WebhookError` on any contract violation."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise WebhookError(400, "invalid_payload", f"content type {content_type!r}")
+    try:
+        payload = json.loads(raw)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both subclass ValueError
+        raise WebhookError(400, "invalid_payload", "body is not JSON") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("text", ""), str | None):
+        raise WebhookError(400, "invalid_payload", "body is not an object with string text")
+    text, blocks = payload.get("text"), payload.get("blocks")
+    if blocks is not None:
+        if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
+            raise WebhookError(400, "invalid_blocks", f"blocks must be a list of <= {MAX_BLOCKS}")
+        for i, block in enumerate(blocks):
+            if problem := block_problem(block):
+                raise WebhookError(400, "invalid_blocks", f"block {i}: {problem}")
+    if not text and not blocks:
+        raise WebhookError(400, "no_text", "neither text nor blocks")
+    return payload
+
+
+class FakeSlack:
+    """Serves Slack incoming webhooks on loopback, recording what was delivered or refused."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        webhook_paths: Iterable[str] = (DEFAULT_WEBHOOK_PATH,),
+        burst: int = 25,
+        rate_per_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._paths = tuple(webhook_paths)
+        if not self._paths or burst < 1 or rate_per_s <= 0:
+            raise ValueError("need a webhook path, burst >= 1 and rate_per_s > 0")
+        self._address, self._burst, self._rate, self._clock = (host, port), burst, rate_per_s, clock
+        self._cond = threading.Condition()
+        self._received: list[dict[str, Any]] = []
+        self._rejected: list[dict[str, Any]] = []
+        self._failures: collections.deque[tuple[int, str]] = collections.deque()
+        self._buckets: dict[str, tuple[float, float]] = {}  # path -> (level, last update)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FakeSlack:
+        """Bind and serve in a daemon thread."""
+        handler = type("_BoundHandler", (_Handler,), {"app": self})
+        server = self._server = ThreadingHTTPServer(self._address, handler)
+        # A short poll interval keeps stop() fast; serve_forever only checks for shutdown then.
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None and self._thread is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:18090``."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://{self._address[0]}:{self._server.server_port}"
+
+    @property
+    def webhook_url(self) -> str:
+        """Full URL of the first configured webhook."""
+        return self.url + self._paths[0]
+
+    def received(self) -> list[dict[str, Any]]:
+        """Delivered messages: path, json, headers (no Authorization), received_at, truncated."""
+        with self._cond:
+            return [dict(r) for r in self._received]
+
+    def rejected(self) -> list[dict[str, Any]]:
+        """Refused requests: path, status, body, detail, retry_after."""
+        with self._cond:
+            return [dict(r) for r in self._rejected]
+
+    def reset(self) -> None:
+        """Forget messages, rejections, pending injected failures and rate-limit state."""
+        with self._cond:
+            self._received, self._rejected, self._buckets = [], [], {}
+            self._failures.clear()
+
+    def fail_next(self, status: int, body: str, count: int = 1) -> None:
+        """Answer the next `count` webhook requests with `status` and `body`."""
+        with self._cond:
+            self._failures.extend([(status, body)] * count)
+
+    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
+        """Block until at least `count` messages were delivered; raise TimeoutError otherwise."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._received) >= count, timeout):
+                got = f"got {len(self._received)}; last rejections {self._rejected[-3:]}"
+                raise TimeoutError(f"expected {count} Slack messages in {timeout}s, {got}")
+            return [dict(r) for r in self._received]
+
+    def handle_webhook(
+        self, path: str, headers: Mapping[str, str], raw: bytes
+    ) -> tuple[int, str, int]:
+        """Answer one webhook POST: (status, text body, Retry-After seconds or 0)."""
+        headers = {k.lower(): v for k, v in headers.items()}
+        with self._cond:
+            try:
+                payload = self._admit(path, headers, raw)
+            except WebhookError as e:
+                self._rejected.append({"path": path, **vars(e)})
+                self._cond.notify_all()
+                return e.status, e.body, e.retry_after
+            record = {"path": path, "json": payload, "received_at": time.time()}
+            record["headers"] = {k: v for k, v in headers.items() if k != "authorization"}
+            record["truncated"] = len(payload.get("text") or "") > MAX_TEXT_CHARS
+            self._received.append(record)
+            self._cond.notify_all()
+            return 200, "ok", 0
+
+    def _admit(self, path: str, headers: Mapping[str, str], raw: bytes) -> dict[str, Any]:
+        if self._failures:
+            status, body = self._failures.popleft()
+            raise WebhookError(status, body, "injected", 1 if status == 429 else 0)
+        if path not in self._paths:
+            raise WebhookError(404, "no_service", "unknown webhook path")
+        if wait := self._take_slot(path):
+            raise WebhookError(429, "rate_limited", f"retry in {wait}s", wait)
+        return validate_payload(headers.get("content-type", ""), raw)
+
+    def _take_slot(self, path: str) -> int:
+        """Slack's observed limiter, a leaky bucket per webhook: 0 if admitted, else seconds."""
+        now = self._clock()
+        level, last = self._buckets.get(path, (0.0, now))
+        level = max(0.0, level - (now - last) * self._rate)
+        excess = level + 1 - self._burst
+        if excess > 1e-9:  # tolerance so a drain of exactly one slot is not refused by rounding
+            self._buckets[path] = (level, now)
+            return max(1, math.ceil(excess / self._rate))
+        self._buckets[path] = (level + 1, now)
+        return 0
+
+    def handle_control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
+        """Answer a ``/_test/...`` inspection request: (status, JSON-able body)."""
+        if method == "GET" and path in ("/_test/received", "/_test/rejected"):
+            return 200, self.received() if path == "/_test/received" else self.rejected()
+        if method == "POST" and path == "/_test/reset":
+            self.reset()
+        elif method == "POST" and path == "/_test/fail-next":
+            try:
+                spec = json.loads(raw)
+                self.fail_next(int(spec["status"]), str(spec["body"]), int(spec.get("count", 1)))
+            except (ValueError, KeyError, TypeError) as exc:
+                return 400, {"ok": False, "error": f"bad fail-next spec: {exc}"}
+        else:
+            return 404, {"ok": False, "error": "unknown test endpoint"}
+        return 200, {"ok": True}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    app: FakeSlack  # set on the per-server subclass made in FakeSlack.start()
+
+    def _dispatch(self) -> None:
+        method, path = self.command, urlsplit(self.path).path
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        control, ctype, retry_after = path.startswith("/_test/"), "text/plain", 0
+        if control:
+            status, obj = self.app.handle_control(method, path, raw)
+            body, ctype = json.dumps(obj), "application/json"
+        elif method == "POST":
+            status, body, retry_after = self.app.handle_webhook(path, dict(self.headers), raw)
+        else:
+            status, body = 404, "no_service"
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        if retry_after:
+            self.send_header("Retry-After", str(retry_after))
+        self.end_headers()
+        self.wfile.write(data)
+        masked, error = (
+            _SECRET.sub(r"\1***", path),
+            "" if control or status == 200 else body,
+        )
+        line = {"ts": time.time(), "svc": "fake_slack", "method": method, "path": masked}
+        sys.stderr.write(json.dumps(line | {"status": status, "error": error}) + "\n")
+
+    do_GET = do_POST = _dispatch  # noqa: N815 - the names http.server dispatches on
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default access log; `_dispatch` writes a JSON line instead."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT, printing one JSON line with the webhook URL."""
+    parser = argparse.ArgumentParser(description="Local Slack incoming-webhook stand-in.")
+    parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--webhook-paths", nargs="+", default=[DEFAULT_WEBHOOK_PATH])
+    parser.add_argument("--burst", type=int, default=25)
+    parser.add_argument("--rate-per-s", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with FakeSlack(**vars(args)) as slack:  # the option names match the constructor's
+        ready = {"event": "fake_slack_ready", "url": slack.url, "webhook_url": slack.webhook_url}
+        sys.stdout.write(json.dumps(ready) + "\n")
+        sys.stdout.flush()
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

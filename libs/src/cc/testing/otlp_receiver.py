@@ -1,0 +1,226 @@
+"""A stdlib OTLP/HTTP (protobuf) trace receiver so tests can assert on the spans services export."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import signal
+import sys
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]  # no stubs here
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanProto
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
+
+PROTOBUF = "application/x-protobuf"
+# Metrics and logs are accepted and dropped so a service exporting everything to one endpoint
+# does not log export errors during `make run`.
+_DISCARDED_PATHS = frozenset({"/v1/metrics", "/v1/logs"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    """One received span, flattened to plain values."""
+
+    service_name: str
+    trace_id: str  # 32 hex chars
+    span_id: str  # 16 hex chars
+    parent_span_id: str  # 16 hex chars, or "" for a root span
+    name: str
+    kind: str  # INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER or UNSPECIFIED
+    attributes: Mapping[str, Any]
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    status_code: str  # UNSET, OK or ERROR
+
+    def to_json(self) -> dict[str, Any]:
+        """The span as a JSON-able dict."""
+        return dataclasses.asdict(self) | {"attributes": dict(self.attributes)}
+
+
+def _value(value: AnyValue) -> Any:
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [_value(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return _attributes(value.kvlist_value.values)
+    if which == "bytes_value":
+        return value.bytes_value.hex()
+    return None if which is None else getattr(value, which)
+
+
+def _attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
+    return {kv.key: _value(kv.value) for kv in pairs}
+
+
+def parse_export(body: bytes) -> list[Span]:
+    """Decode a serialized ExportTraceServiceRequest into spans; raises DecodeError."""
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    spans = []
+    for resource_spans in request.resource_spans:
+        resource = _attributes(resource_spans.resource.attributes)
+        service = str(resource.get("service.name", ""))
+        for scope_spans in resource_spans.scope_spans:
+            for s in scope_spans.spans:
+                span = Span(
+                    service_name=service,
+                    trace_id=s.trace_id.hex(),
+                    span_id=s.span_id.hex(),
+                    parent_span_id=s.parent_span_id.hex(),
+                    name=s.name,
+                    kind=SpanProto.SpanKind.Name(s.kind).removeprefix("SPAN_KIND_"),
+                    attributes=_attributes(s.attributes),
+                    start_time_unix_nano=s.start_time_unix_nano,
+                    end_time_unix_nano=s.end_time_unix_nano,
+                    status_code=Status.StatusCode.Name(s.status.code).removeprefix("STATUS_CODE_"),
+                )
+                spans.append(span)
+    return spans
+
+
+class OtlpReceiver:
+    """Receives OTLP/HTTP trace exports on loopback and keeps the spans for assertions."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        on_span: Callable[[Span], None] | None = None,
+    ) -> None:
+        self._address, self._on_span = (host, port), on_span
+        self._cond = threading.Condition()
+        self._spans: list[Span] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> OtlpReceiver:
+        """Bind and serve in a daemon thread."""
+        handler = type("_BoundHandler", (_Handler,), {"app": self})
+        server = self._server = ThreadingHTTPServer(self._address, handler)
+        # A short poll interval keeps stop() fast; serve_forever only checks for shutdown then.
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None and self._thread is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL for ``OTEL_EXPORTER_OTLP_ENDPOINT``; traces are POSTed to ``/v1/traces``."""
+        if self._server is None:
+            raise RuntimeError("OtlpReceiver is not started")
+        return f"http://{self._address[0]}:{self._server.server_port}"
+
+    def spans(self) -> list[Span]:
+        """All spans received so far, in arrival order."""
+        with self._cond:
+            return list(self._spans)
+
+    def reset(self) -> None:
+        """Forget the spans received so far."""
+        with self._cond:
+            self._spans = []
+
+    def wait_for(self, predicate: Callable[[list[Span]], bool], timeout: float) -> list[Span]:
+        """Block until `predicate(spans)` holds; raise TimeoutError listing what did arrive."""
+        with self._cond:
+            if self._cond.wait_for(lambda: predicate(list(self._spans)), timeout):
+                return list(self._spans)
+            seen = [f"{s.service_name}:{s.name}" for s in self._spans[-20:]]
+            raise TimeoutError(
+                f"spans not as expected after {timeout}s; got {len(self._spans)}, last: {seen}"
+            )
+
+    def add(self, spans: list[Span]) -> None:
+        """Record spans (called by the HTTP handler) and wake waiters."""
+        with self._cond:
+            self._spans.extend(spans)
+            self._cond.notify_all()
+        if self._on_span is not None:
+            for span in spans:
+                self._on_span(span)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    app: OtlpReceiver  # set on the per-server subclass made in OtlpReceiver.start()
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path not in _DISCARDED_PATHS | {"/v1/traces"}:
+            return self._reply(404, b"not found", "text/plain")
+        if self.headers.get("Content-Type", "").split(";")[0].strip() != PROTOBUF:
+            return self._reply(415, b"only application/x-protobuf is supported", "text/plain")
+        try:
+            encoding = self.headers.get("Content-Encoding", "").strip().lower()
+            if encoding == "gzip":
+                body = gzip.decompress(body)
+            elif encoding == "deflate":
+                body = zlib.decompress(body)
+            spans = parse_export(body) if path == "/v1/traces" else []
+        except (OSError, zlib.error, DecodeError) as exc:  # gzip raises BadGzipFile, an OSError
+            return self._reply(400, f"bad export: {exc}".encode(), "text/plain")
+        self.app.add(spans)
+        self._reply(200, ExportTraceServiceResponse().SerializeToString(), PROTOBUF)
+
+    def _reply(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request access log; spans are the interesting output."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT, writing a ready line and then one JSON line per span."""
+    parser = argparse.ArgumentParser(description="Local OTLP/HTTP trace receiver.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=14318)
+    args = parser.parse_args(argv)
+    stop, out_lock = threading.Event(), threading.Lock()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def emit(line: Mapping[str, Any]) -> None:
+        with out_lock:  # handler threads write concurrently; keep lines whole
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+
+    with OtlpReceiver(args.host, args.port, on_span=lambda s: emit(s.to_json())) as receiver:
+        emit({"event": "otlp_receiver_ready", "endpoint": receiver.endpoint})
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""`python -m compliance_auditor`."""
+
+from compliance_auditor.main import cli
+
+cli()

@@ -1,0 +1,120 @@
+"""One audit document per event, shaped by the Elastic Common Schema."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+ECS_VERSION = "8.11.0"
+
+# ECS categorisation per record: (event.kind, event.category, event.type, event.outcome)
+CATEGORIES: dict[str, tuple[str, list[str], list[str], str]] = {
+    "AlertReceived": ("alert", ["host"], ["info"], "unknown"),
+    "DeploymentObserved": ("event", ["configuration"], ["change"], "unknown"),
+    "MetricSamplesReceived": ("metric", ["host"], ["info"], "unknown"),
+    "AnomalyDetected": ("alert", ["threat"], ["indicator"], "unknown"),
+    "IncidentOpened": ("event", ["host"], ["creation"], "unknown"),
+    "IncidentUpdated": ("event", ["host"], ["change"], "unknown"),
+    "IncidentResolved": ("event", ["host"], ["end"], "success"),
+    "RemediationPlanned": ("event", ["configuration"], ["creation"], "unknown"),
+    "RemediationDecided": ("event", ["iam"], ["allowed"], "success"),
+    "RemediationExecuted": ("event", ["configuration"], ["change"], "unknown"),
+    "RemediationVerified": ("event", ["configuration"], ["info"], "unknown"),
+    "ComplianceViolationFound": ("alert", ["configuration"], ["info"], "failure"),
+    "NotificationSent": ("event", ["network"], ["info"], "unknown"),
+}
+OUTCOMES = {"delivered": "success", "failed": "failure", "succeeded": "success"}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the event was read from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    trace_id: str
+
+
+def kebab(name: str) -> str:
+    """IncidentOpened -> incident-opened."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def index_for(prefix: str, occurred_at: datetime) -> str:
+    """Monthly index by the event's own time, so a redelivery always targets the same index."""
+    return f"{prefix}-{occurred_at:%Y.%m}"
+
+
+def audit_document(
+    record: str, payload: dict[str, Any], origin: Origin, ingested: datetime
+) -> dict[str, Any]:
+    """The ECS document for one event (payload is the event as an Avro-shaped dict)."""
+    meta = payload["metadata"]
+    kind, category, types, outcome = CATEGORIES.get(
+        record, ("event", ["host"], ["info"], "unknown")
+    )
+    status = payload.get("status")
+    if isinstance(status, str):
+        outcome = OUTCOMES.get(status, outcome)
+    doc: dict[str, Any] = {
+        "@timestamp": meta["occurred_at"],
+        "ecs": {"version": ECS_VERSION},
+        "event": {
+            "id": meta["event_id"],
+            "kind": kind,
+            "category": category,
+            "type": types,
+            "action": kebab(record),
+            "outcome": outcome,
+            "dataset": f"commandcenter.{origin.topic}",
+            "ingested": ingested,
+        },
+        "service": {"name": meta["producer"]},
+        "message": _message(record, payload),
+        "labels": {k: v for k, v in (payload.get("labels") or {}).items() if isinstance(v, str)},
+        "kafka": {
+            "topic": origin.topic,
+            "partition": origin.partition,
+            "offset": origin.offset,
+            "key": origin.key,
+        },
+        "commandcenter": {
+            "record": record,
+            "correlation_id": meta.get("correlation_id"),
+            "incident_id": meta.get("incident_id") or payload.get("incident_id"),
+            "causation_id": meta.get("causation_id"),
+            "payload": _flatten_for_search(payload),
+        },
+    }
+    if origin.trace_id:
+        doc["trace"] = {"id": origin.trace_id}
+    if decided_by := payload.get("decided_by"):
+        doc["user"] = {"name": decided_by}
+    return doc
+
+
+def _message(record: str, payload: dict[str, Any]) -> str:
+    for field in ("summary", "title", "description", "rationale", "resolution", "change"):
+        if isinstance(payload.get(field), str) and payload[field]:
+            return f"{record}: {payload[field]}"
+    return record
+
+
+def _flatten_for_search(payload: dict[str, Any]) -> dict[str, Any]:
+    """Keep the whole event, with values as strings (what a `flattened` field indexes)."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value)
+
+    result: dict[str, Any] = convert(payload)
+    return result

@@ -1,0 +1,5 @@
+"""`python -m ingestor`."""
+
+from ingestor.main import cli
+
+cli()

@@ -1,0 +1,32 @@
+"""The ingestor's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class IngestMetrics:
+    """Per-source counts, rejects by reason, latency, truncated alerts."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.accepted = Counter(
+            "cc_ingest_events_total", "Events acknowledged by Kafka", ["source"], registry=registry
+        )
+        self.requests = Counter(
+            "cc_ingest_requests_total",
+            "Webhook requests by outcome",
+            ["source", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "cc_ingest_request_seconds",
+            "Webhook handling time (until Kafka acknowledged)",
+            ["source"],
+            registry=registry,
+        )
+        self.truncated = Counter(
+            "cc_ingest_truncated_alerts_total",
+            "Alerts Alertmanager left out (max_alerts): they never arrive",
+            ["receiver"],
+            registry=registry,
+        )

@@ -1,0 +1,23 @@
+"""Settings of the notifier (env prefix NOTIFIER_, shared CC_* for Kafka)."""
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from cc.platform.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """What the notifier reads from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore")
+
+    http_port: int = 18086
+    """Port of /healthz, /readyz, /metrics."""
+    slack_webhook_url: SecretStr
+    """Slack incoming-webhook URL (a secret: it is the credential). Required."""
+    slack_channel_name: str = "#incidents"
+    """Name recorded in NotificationSent.destination (never the URL)."""
+    slack_max_attempts: int = 5
+    """Attempts per message before it is recorded as failed (429s honour Retry-After)."""
+    slack_timeout_s: float = 10.0
+    """HTTP timeout per attempt."""
