@@ -47,7 +47,7 @@ def test_ports_default_to_the_loopback_plan(tmp_path: Path) -> None:
 
 
 def test_ports_and_webhook_come_from_env(tmp_path: Path) -> None:
-    s = settings(tmp_path, CC_KAFKA_PORT="29092", CC_AM_PORT=" 29095 ", CC_AM_WEBHOOK_TOKEN="tok")
+    s = settings(tmp_path, CC_KAFKA_PORT="29092", CC_AM_PORT=" 29095 ", CC_AM_WEBHOOK_TOKEN="tok")  # noqa: S106
     assert (s.kafka_port, s.am_port, s.am_webhook_token) == (29092, 29095, "tok")
 
 
@@ -125,10 +125,9 @@ def test_elasticsearch_yml(tmp_path: Path, with_security: bool) -> None:
 
 
 def test_alertmanager_yml_with_token(tmp_path: Path) -> None:
-    token = 'we"ird: tok#en'
-    s = settings(
-        tmp_path, CC_AM_WEBHOOK_URL="http://127.0.0.1:18099/hook", CC_AM_WEBHOOK_TOKEN=token
-    )
+    token = 'we"ird: tok#en'  # noqa: S105 (a test value)
+    url = "http://127.0.0.1:18099/hook"
+    s = settings(tmp_path, CC_AM_WEBHOOK_URL=url, CC_AM_WEBHOOK_TOKEN=token)
     conf = yaml.safe_load(render_alertmanager_yml(s))
     route = conf["route"]
     assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == (
@@ -217,5 +216,5 @@ def test_api_versions_probe_against_a_fake_broker() -> None:
         thread.start()
         assert api_versions_ok(port)
         thread.join(5)
-    assert seen and seen[0][:2] == (18, 0)
+    assert [req[:2] for req in seen] == [(18, 0)]
     assert not api_versions_ok(port)  # nothing listens any more

@@ -47,10 +47,10 @@ def test_parent_and_child_arrive_linked(receiver: OtlpReceiver, compression: Com
     parent, child = spans["handle"], spans["post"]
     assert parent.service_name == child.service_name == "notifier"
     assert parent.trace_id == child.trace_id
-    assert len(parent.trace_id) == 32 and len(parent.span_id) == 16
+    assert (len(parent.trace_id), len(parent.span_id)) == (32, 16)
     assert child.parent_span_id == parent.span_id
     assert parent.parent_span_id == ""
-    assert parent.kind == "CONSUMER" and child.kind == "INTERNAL"
+    assert (parent.kind, child.kind) == ("CONSUMER", "INTERNAL")
     assert parent.attributes == {"alert.count": 2}
     assert child.attributes == {"slack.ok": True}
     assert 0 < parent.start_time_unix_nano <= child.start_time_unix_nano

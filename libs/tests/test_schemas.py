@@ -14,8 +14,12 @@ from cc.events.schemas import SchemaError, load, schema_dir
 
 def test_fingerprint_matches_the_single_object_test_vector() -> None:
     schema = parse_schema(
-        {"type": "record", "name": "Deploy", "namespace": "ex",
-         "fields": [{"name": "app", "type": "string"}, {"name": "rev", "type": "long"}]}
+        {
+            "type": "record",
+            "name": "Deploy",
+            "namespace": "ex",
+            "fields": [{"name": "app", "type": "string"}, {"name": "rev", "type": "long"}],
+        }
     )
     assert fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO") == "37a1978900c36128"
 
@@ -23,9 +27,18 @@ def test_fingerprint_matches_the_single_object_test_vector() -> None:
 def test_every_event_in_the_design_has_a_schema_and_a_class() -> None:
     names = {n.rsplit(".", 1)[-1] for n in EVENT_TYPES}
     assert {
-        "AlertReceived", "DeploymentObserved", "MetricSamplesReceived", "AnomalyDetected",
-        "IncidentOpened", "IncidentResolved", "RemediationPlanned", "RemediationDecided",
-        "RemediationExecuted", "RemediationVerified", "ComplianceViolationFound", "NotificationSent",
+        "AlertReceived",
+        "DeploymentObserved",
+        "MetricSamplesReceived",
+        "AnomalyDetected",
+        "IncidentOpened",
+        "IncidentResolved",
+        "RemediationPlanned",
+        "RemediationDecided",
+        "RemediationExecuted",
+        "RemediationVerified",
+        "ComplianceViolationFound",
+        "NotificationSent",
     } <= names
 
 
@@ -59,22 +72,28 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_adding_a_field_without_default_is_caught(schema_copy: Path) -> None:
-    _edit(schema_copy / "AlertReceived.avsc",
-          lambda d: d["fields"].append({"name": "team", "type": "string"}))
+    _edit(
+        schema_copy / "AlertReceived.avsc",
+        lambda d: d["fields"].append({"name": "team", "type": "string"}),
+    )
     problems = compat.check(schema_copy)
     assert any("AlertReceived" in p and "unreadable" in p for p in problems)
 
 
 def test_adding_a_field_with_default_passes_once_snapshotted(schema_copy: Path) -> None:
-    _edit(schema_copy / "AlertReceived.avsc",
-          lambda d: d["fields"].append({"name": "team", "type": "string", "default": ""}))
+    _edit(
+        schema_copy / "AlertReceived.avsc",
+        lambda d: d["fields"].append({"name": "team", "type": "string", "default": ""}),
+    )
     assert any("has no snapshot" in p for p in compat.check(schema_copy))
     compat.snapshot(schema_copy)
     assert compat.check(schema_copy) == []
 
 
 def test_a_reference_to_an_unknown_type_names_the_record(schema_copy: Path) -> None:
-    _edit(schema_copy / "IncidentOpened.avsc",
-          lambda d: d["fields"].append({"name": "x", "type": "commandcenter.Nope"}))
+    _edit(
+        schema_copy / "IncidentOpened.avsc",
+        lambda d: d["fields"].append({"name": "x", "type": "commandcenter.Nope"}),
+    )
     with pytest.raises(SchemaError, match="IncidentOpened: unknown type"):
         load(schema_copy)

@@ -45,7 +45,9 @@ class InMemoryRegistry:
 
 @pytest.mark.parametrize("serde_kind", ["single-object", "registry"])
 def test_every_event_round_trips(serde_kind: str) -> None:
-    serde = SingleObjectSerde() if serde_kind == "single-object" else RegistrySerde(InMemoryRegistry())
+    serde = (
+        SingleObjectSerde() if serde_kind == "single-object" else RegistrySerde(InMemoryRegistry())
+    )
     for event in all_sample_events():
         assert serde.decode(serde.encode(event, "t.v1"), "t.v1") == event
 
@@ -66,7 +68,9 @@ def test_registry_framing_is_magic_byte_and_schema_id() -> None:
     assert registry.subjects == {"alerts.alert-received.v1-value": [1]}
 
 
-@pytest.mark.parametrize("garbage", [b"", b"\x00", b"hello world", b"\xc3\x01" + b"\x00" * 8 + b"x"])
+@pytest.mark.parametrize(
+    "garbage", [b"", b"\x00", b"hello world", b"\xc3\x01" + b"\x00" * 8 + b"x"]
+)
 def test_garbage_is_a_decode_error_not_a_crash(garbage: bytes) -> None:
     with pytest.raises(DecodeError):
         SingleObjectSerde().decode(garbage, "t.v1")

@@ -135,7 +135,9 @@ def older_writers(directory: Path | None = None) -> dict[bytes, tuple[str, dict[
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: check or snapshot."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("command", choices=["check", "snapshot"])
     parser.add_argument("--schemas", type=Path, default=None)
     args = parser.parse_args(argv)

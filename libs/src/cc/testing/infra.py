@@ -31,6 +31,7 @@ from cc.testing.infra_common import (
     Component,
     InfraError,
     Settings,
+    locked,
     owned_pid,
     pid_alive,
     port_free,
@@ -176,9 +177,15 @@ def up(
             components, am_webhook_url=am_webhook_url, am_webhook_token=am_webhook_token
         )
     s, t0 = _settings(am_webhook_url, am_webhook_token), time.monotonic()
+    with locked(s):
+        _up_locked(s, _select(components), t0)
+    return _local_endpoints(s)
+
+
+def _up_locked(s: Settings, names: list[str], t0: float) -> None:
     pending: dict[str, int] = {}
     to_start: list[Component] = []
-    for name in _select(components):
+    for name in names:
         comp, pid = COMPONENTS[name], owned_pid(s, name)
         if pid is None:
             _check_ports(s, comp)
@@ -198,7 +205,6 @@ def up(
     _await_ready(s, pending, t0)
     if to_start:
         say(f"up: {', '.join(c.name for c in to_start)} ready in {since(t0)}")
-    return _local_endpoints(s)
 
 
 def down(components: Sequence[str] = ALL, *, wipe: bool = False) -> None:
@@ -207,16 +213,17 @@ def down(components: Sequence[str] = ALL, *, wipe: bool = False) -> None:
         _down_testcontainers(components)
         return
     s = _settings()
-    for name in reversed(_select(components)):
-        comp, pid = COMPONENTS[name], owned_pid(s, name)
-        if pid is not None:
-            t0 = time.monotonic()
-            clean = terminate(pid, comp.term_pid(s, pid))
-            s.pid_file(name).unlink(missing_ok=True)
-            say(f"{name} stopped in {since(t0)}" + ("" if clean else " (SIGKILL after 30s)"))
-        if wipe:
-            comp.wipe(s)
-            say(f"{name} data wiped")
+    with locked(s):
+        for name in reversed(_select(components)):
+            comp, pid = COMPONENTS[name], owned_pid(s, name)
+            if pid is not None:
+                t0 = time.monotonic()
+                clean = terminate(pid, comp.term_pid(s, pid))
+                s.pid_file(name).unlink(missing_ok=True)
+                say(f"{name} stopped in {since(t0)}" + ("" if clean else " (SIGKILL after 30s)"))
+            if wipe:
+                comp.wipe(s)
+                say(f"{name} data wiped")
 
 
 def status() -> list[ComponentStatus]:

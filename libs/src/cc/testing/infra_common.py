@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import fcntl
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 DEFAULT_PORTS = {
@@ -237,6 +238,15 @@ def owned_pid(s: Settings, component: str) -> int | None:
         path.unlink(missing_ok=True)
         return None
     return pid
+
+
+@contextlib.contextmanager
+def locked(s: Settings) -> Iterator[None]:
+    """Serialise `up`/`down` across processes (e.g. parallel pytest workers, `make run`)."""
+    s.run_dir.mkdir(parents=True, exist_ok=True)
+    with (s.run_dir / "infra.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def rotate_log(path: Path) -> None:

@@ -20,17 +20,24 @@ class SlackWebhookSender:
     """Posts to one incoming-webhook URL (the URL is the secret: never logged)."""
 
     def __init__(
-        self, url: str, *, max_attempts: int, timeout: float, stop: threading.Event | None = None
+        self,
+        url: str,
+        *,
+        max_attempts: int,
+        timeout: float,
+        backoff_s: float = 0.5,
+        stop: threading.Event | None = None,
     ) -> None:
         self._url = url
         self._http = httpx.Client(timeout=timeout)
         self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
         self._stop = stop or threading.Event()
         self._tracer = trace.get_tracer("notifier.slack")
 
     def send(self, payload: dict[str, Any]) -> Delivery:
         """Deliver or give up: 4xx other than 429 is permanent; network trouble is retryable."""
-        backoff = 0.5
+        backoff = self.backoff_s
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             with self._tracer.start_as_current_span(
