@@ -1,8 +1,7 @@
 """The walking skeleton's rule: firing alerts become anomalies, resolved ones do not."""
 
-from cc.testing.events import alert, received
-
 from anomaly_detector.handlers import ANOMALIES_TOPIC, on_alert_received
+from cc.testing.events import alert, received
 
 
 def test_firing_alert_becomes_an_anomaly_caused_by_it() -> None:

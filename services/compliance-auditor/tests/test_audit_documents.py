@@ -5,7 +5,6 @@ from __future__ import annotations
 from opentelemetry.sdk.trace import TracerProvider
 
 from cc.testing.events import alert, incident_opened, received
-
 from compliance_auditor.domain.documents import Origin, audit_document, index_for
 from compliance_auditor.handlers import Auditor
 from compliance_auditor.ports import AuditWrite

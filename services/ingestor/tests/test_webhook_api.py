@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from cc.kafka import ProduceError
-
 from ingestor.api import create_app
 from ingestor.config import Settings
 

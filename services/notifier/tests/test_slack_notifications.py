@@ -9,7 +9,6 @@ import pytest
 from cc.kafka import RetryableError
 from cc.testing.events import incident_opened, received
 from cc.testing.fake_slack import FakeSlack
-
 from notifier.adapters.slack import SlackWebhookSender
 from notifier.domain.messages import HEADER_TEXT_MAX, incident_opened_message
 from notifier.handlers import SENT, Notifier

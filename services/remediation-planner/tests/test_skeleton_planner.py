@@ -1,7 +1,6 @@
 """Anomalies open one incident per signature and a first plan for it."""
 
 from cc.testing.events import anomaly, received
-
 from remediation_planner.domain.incidents import IncidentBook
 from remediation_planner.handlers import OPENED, PLANNED, UPDATED, Planner
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from cc.events.schemas import schema_dir
@@ -76,22 +77,40 @@ def dead_letter_topic(service: str) -> str:
 def ensure_topics(
     bootstrap: str, names_and_partitions: dict[str, int], timeout: float = 30
 ) -> None:
-    """Create missing topics (existing ones are left as they are)."""
+    """Create missing topics (existing ones are left as they are).
+
+    Right after start-up a KRaft broker can still be fenced ("All brokers are currently
+    fenced"); creation is retried until `timeout` for that case only.
+    """
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    wanted = [
-        NewTopic(name, num_partitions=parts, replication_factor=1)
-        for name, parts in names_and_partitions.items()
-        if name not in existing
-    ]
-    if not wanted:
-        return
-    for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
-        try:
-            future.result(timeout)
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise TopicsError(f"cannot create topic {name}: {exc}") from exc
+    deadline = time.monotonic() + timeout
+    while True:
+        existing = set(admin.list_topics(timeout=timeout).topics)
+        wanted = [
+            NewTopic(name, num_partitions=parts, replication_factor=1)
+            for name, parts in names_and_partitions.items()
+            if name not in existing
+        ]
+        if not wanted:
+            return
+        fenced = False
+        for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
+            try:
+                future.result(timeout)
+            except KafkaException as exc:
+                error = exc.args[0]
+                if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue
+                if (
+                    error.code() == KafkaError.INVALID_REPLICATION_FACTOR
+                    and time.monotonic() < deadline
+                ):
+                    fenced = True  # broker not registered yet
+                    continue
+                raise TopicsError(f"cannot create topic {name}: {error.str()}") from exc
+        if not fenced:
+            return
+        time.sleep(0.5)  # the broker registers on its own schedule; nothing to wait on
 
 
 def all_topics(services: tuple[str, ...]) -> dict[str, int]:

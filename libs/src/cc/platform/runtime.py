@@ -50,10 +50,11 @@ def serve_consumer(
     )
     config = LoopConfig(
         service=service,
-        group_id=service,
+        group_id=settings.consumer_group or service,
         topics=topics,
         dead_letter_topic=dead_letter_topic(service),
         bootstrap=settings.kafka_bootstrap,
+        batch_size=settings.consumer_batch_size,
     )
     loop = ConsumerLoop(
         config,

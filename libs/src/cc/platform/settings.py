@@ -26,3 +26,9 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = shared("CC_LOG_LEVEL", "INFO", "Log level")  # type: ignore[assignment]
     http_host: str = shared("CC_HTTP_HOST", "127.0.0.1", "Address the HTTP server binds")  # type: ignore[assignment]
+    consumer_batch_size: int = shared(  # type: ignore[assignment]
+        "CC_CONSUMER_BATCH_SIZE", 500, "Most messages handled (and committed) per batch"
+    )
+    consumer_group: str | None = shared(  # type: ignore[assignment]
+        "CC_CONSUMER_GROUP", None, "Kafka consumer group; default: the service name"
+    )

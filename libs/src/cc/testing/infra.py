@@ -169,20 +169,22 @@ def up(
 ) -> Endpoints:
     """Start what is not running yet, wait until all of `components` are ready.
 
-    Idempotent: healthy servers are left alone (Alertmanager reloads if its webhook changed).
-    The processes outlive the caller; stop them with `down`.
+    Idempotent: healthy servers are left alone. Only when `am_webhook_url`/`am_webhook_token`
+    are passed explicitly and differ from the running Alertmanager's config, it is rewritten and
+    reloaded. The processes outlive the caller; stop them with `down`.
     """
     if _use_testcontainers():
         return up_with_testcontainers(
             components, am_webhook_url=am_webhook_url, am_webhook_token=am_webhook_token
         )
     s, t0 = _settings(am_webhook_url, am_webhook_token), time.monotonic()
+    explicit = am_webhook_url is not None or am_webhook_token is not None
     with locked(s):
-        _up_locked(s, _select(components), t0)
+        _up_locked(s, _select(components), t0, reconfigure=explicit)
     return _local_endpoints(s)
 
 
-def _up_locked(s: Settings, names: list[str], t0: float) -> None:
+def _up_locked(s: Settings, names: list[str], t0: float, *, reconfigure: bool) -> None:
     pending: dict[str, int] = {}
     to_start: list[Component] = []
     for name in names:
@@ -191,7 +193,8 @@ def _up_locked(s: Settings, names: list[str], t0: float) -> None:
             _check_ports(s, comp)
             to_start.append(comp)
         elif comp.probe(s):
-            comp.reconfigure(s)
+            if reconfigure:
+                comp.reconfigure(s)
             say(f"{name} already up (pid {pid})")
         else:
             say(f"{name} running (pid {pid}) but not ready yet: waiting for it")
@@ -328,7 +331,7 @@ def _print_status(rows: list[ComponentStatus]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cc.testing.infra", description=__doc__.split("\n")[0]
+        prog="python -m cc.testing.infra", description=(__doc__ or "").split("\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for cmd, help_ in [

@@ -1,0 +1,1 @@
+"""Test support: local servers, fakes of outside services, event builders, service processes."""

@@ -1,0 +1,80 @@
+"""Fixtures that run the five services as real processes beside fake Slack and an OTLP receiver."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cc.testing import infra
+from cc.testing.fake_slack import FakeSlack
+from cc.testing.otlp_receiver import OtlpReceiver
+from cc.testing.processes import ServiceProcess
+from tests.conftest import E2E_INGESTOR_PORT, E2E_TOKEN
+
+PORTS = {
+    "ingestor": E2E_INGESTOR_PORT,
+    "anomaly-detector": 18182,
+    "remediation-planner": 18183,
+    "compliance-auditor": 18184,
+    "notifier": 18186,
+}
+LOG_DIR = (
+    Path(os.environ.get("CC_RUN_DIR", Path(__file__).resolve().parents[2] / ".run"))
+    / "logs"
+    / "e2e"
+)
+
+
+@pytest.fixture(scope="session")
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+def service_env(endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver) -> dict[str, str]:
+    """The environment every service process gets in the end-to-end tests."""
+    env = {
+        "CC_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "INGESTOR_ALERTMANAGER_TOKEN": E2E_TOKEN,
+        "NOTIFIER_SLACK_WEBHOOK_URL": slack.webhook_url,
+        "COMPLIANCE_AUDITOR_ELASTICSEARCH_URL": endpoints.elasticsearch_url,
+        "CC_LOG_LEVEL": "INFO",
+    }
+    for name, port in PORTS.items():
+        env[f"{name.upper().replace('-', '_')}_HTTP_PORT"] = str(port)
+    return env
+
+
+def start_service(name: str, env: dict[str, str]) -> ServiceProcess:
+    """Start one service and wait until it is ready."""
+    process = ServiceProcess(name, PORTS[name], LOG_DIR / f"{name}.log", env).start()
+    process.wait_ready()
+    return process
+
+
+@pytest.fixture(scope="session")
+def services(
+    endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The five services, running until the end of the session."""
+    env = service_env(endpoints, slack, otlp)
+    running: dict[str, ServiceProcess] = {}
+    try:
+        for name in PORTS:
+            running[name] = start_service(name, env)
+        yield running
+    finally:
+        for process in running.values():
+            process.stop()
