@@ -12,20 +12,26 @@ import pytest
 from cc.events import SingleObjectSerde
 from cc.kafka import EventProducer
 from cc.testing import audit, infra
-from cc.testing.events import alert
+from cc.testing.events import notification_sent
 from cc.testing.processes import ServiceProcess
 
 pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch]
 
 EVENTS = 6000
+TOPIC = "notifications.notification-sent.v1"
 LOGS = Path(__file__).resolve().parents[2] / ".run" / "logs" / "it"
+
+
+def mine(run_id: str) -> dict[str, object]:
+    """This run's documents."""
+    return {"term": {"commandcenter.payload.destination": run_id}}
 
 
 def wait_for_count(es_url: str, run_id: str, at_least: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     found = 0
     while time.monotonic() < deadline:
-        found = audit.count(es_url, {"term": {"labels.run_id": run_id}})
+        found = audit.count(es_url, mine(run_id))
         if found >= at_least:
             return found
         time.sleep(0.1)  # Elasticsearch offers nothing to wait on
@@ -36,12 +42,9 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
     endpoints: infra.Endpoints, run_id: str
 ) -> None:
     producer = EventProducer(endpoints.kafka_bootstrap, SingleObjectSerde(), client_id="it-crash")
+    # NotificationSent: a topic only the auditor reads, so no other service is flooded
     futures = [
-        producer.produce(
-            "alerts.alert-received.v1",
-            f"fp{i}",
-            alert(fingerprint=f"{run_id}-{i}", labels={"run_id": run_id}),
-        )
+        producer.produce(TOPIC, f"k{i}", notification_sent(f"{run_id}-{i}", run_id=run_id))
         for i in range(EVENTS)
     ]
     for future in futures:
@@ -54,13 +57,16 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         "COMPLIANCE_AUDITOR_HTTP_PORT": "18284",
         "CC_CONSUMER_GROUP": f"it-auditor-crash-{uuid.uuid4().hex[:6]}",
         "CC_CONSUMER_BATCH_SIZE": "100",
+        # static membership: the restarted auditor takes its partitions back without waiting
+        # for the killed one's session to time out
+        "CC_CONSUMER_INSTANCE_ID": "auditor-0",
         "OTEL_TRACES_EXPORTER": "none",
     }
     auditor = ServiceProcess("compliance-auditor", 18284, LOGS / "auditor-crash.log", env).start()
     try:
         wait_for_count(endpoints.elasticsearch_url, run_id, 300, timeout=60)
         auditor.stop(signal.SIGKILL)
-        at_kill = audit.count(endpoints.elasticsearch_url, {"term": {"labels.run_id": run_id}})
+        at_kill = audit.count(endpoints.elasticsearch_url, mine(run_id))
         assert at_kill < EVENTS, "the auditor finished before it was killed: not a mid-stream crash"
 
         auditor = ServiceProcess(
@@ -71,7 +77,9 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         auditor.stop()
 
     docs = audit.search(
-        endpoints.elasticsearch_url, {"term": {"labels.run_id": run_id}}, size=EVENTS + 10
+        endpoints.elasticsearch_url,
+        mine(run_id),
+        size=EVENTS + 10,
     )
     ids = [d["_id"] for d in docs]
     assert len(ids) == EVENTS

@@ -168,6 +168,7 @@ class ConsumerLoop:
         items: list[Received] = []
         offsets: dict[tuple[str, int], int] = {}
         dead: list[Future[Message]] = []
+        batch_ids: set[str] = set()
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -183,7 +184,7 @@ class ConsumerLoop:
                 dead.append(self._dead_letter(item, "decode", exc))
                 continue
             event_id = item.event.metadata.event_id
-            if self._seen.seen(event_id):
+            if self._seen.seen(event_id) or event_id in batch_ids:
                 self.metrics.duplicates.labels(item.topic).inc()
                 continue
             item.span = self._tracer.start_span(
@@ -199,6 +200,7 @@ class ConsumerLoop:
                 },
             )
             items.append(item)
+            batch_ids.add(event_id)
         outgoing = self._handle_with_retry(items) if items else []
         dead += [self._dead_letter(i, "handle", i.error) for i in items if i.error is not None]
         futures = [

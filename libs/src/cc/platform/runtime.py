@@ -55,6 +55,7 @@ def serve_consumer(
         dead_letter_topic=dead_letter_topic(service),
         bootstrap=settings.kafka_bootstrap,
         batch_size=settings.consumer_batch_size,
+        consumer_config=consumer_overrides(settings),
     )
     loop = ConsumerLoop(
         config,
@@ -72,6 +73,14 @@ def serve_consumer(
         port=port,
         extra_checks=extra_checks,
     )
+
+
+def consumer_overrides(settings: ServiceSettings) -> dict[str, object]:
+    """librdkafka settings that come from the service's settings."""
+    overrides: dict[str, object] = {"session.timeout.ms": settings.consumer_session_timeout_ms}
+    if settings.consumer_instance_id:
+        overrides["group.instance.id"] = settings.consumer_instance_id
+    return overrides
 
 
 def run_loop_service(

@@ -32,3 +32,12 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = shared(  # type: ignore[assignment]
         "CC_CONSUMER_GROUP", None, "Kafka consumer group; default: the service name"
     )
+    consumer_instance_id: str | None = shared(  # type: ignore[assignment]
+        "CC_CONSUMER_INSTANCE_ID",
+        None,
+        "Static group membership id (e.g. the pod name): a restarted instance takes its "
+        "partitions back at once instead of waiting out the session timeout",
+    )
+    consumer_session_timeout_ms: int = shared(  # type: ignore[assignment]
+        "CC_CONSUMER_SESSION_TIMEOUT_MS", 45000, "How long a silent consumer keeps its partitions"
+    )

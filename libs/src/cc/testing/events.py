@@ -12,6 +12,7 @@ from cc.events import (
     AnomalyDetected,
     Event,
     IncidentOpened,
+    NotificationSent,
     Signature,
     deterministic_id,
     new_metadata,
@@ -109,4 +110,20 @@ def incident_opened(
         ),
         anomaly_ids=["a1"],
         member_fingerprints=["44ff802e930efd3f"],
+    )
+
+
+def notification_sent(dedup_key: str, *, run_id: str = "") -> NotificationSent:
+    """A NotificationSent as the notifier would produce it (destination carries `run_id`)."""
+    return NotificationSent(
+        metadata=new_metadata(
+            "notifier", occurred_at=T0, event_id=deterministic_id("ns", dedup_key)
+        ),
+        notification_id=deterministic_id("n", dedup_key),
+        channel="slack",
+        destination=run_id or "#incidents",
+        dedup_key=dedup_key,
+        subject_event_id=deterministic_id("subject", dedup_key),
+        status="delivered",
+        attempts=1,
     )

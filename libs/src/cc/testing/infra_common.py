@@ -179,10 +179,21 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[2])
 
 
-def reap(pid: int) -> None:
-    """Collect `pid` if it is our own exited child (pytest started and stops it)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+def reap(pid: int, timeout: float = 0.0) -> None:
+    """Collect `pid` if it is our own exited child (pytest started and stops it).
+
+    With `timeout`, keep trying that long: a multi-threaded leader shows up as a zombie in /proc
+    before its other threads are gone, and only then can it be collected.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # not our child, or already collected
+        if done or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def pid_alive(pid: int) -> bool:
@@ -292,7 +303,7 @@ def terminate(pgid: int, term_pid: int, grace: float = 30.0) -> bool:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
         time.sleep(0.1)
-    reap(pgid)  # it may have exited between the last reap and the /proc scan
+    reap(pgid, timeout=5.0)  # it may have exited between the last reap and the /proc scan
     return clean
 
 
