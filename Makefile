@@ -45,6 +45,7 @@ topics: setup  ## create the topics of schemas/topics.yaml
 	$(PY) -m cc.kafka.topics create
 
 test: setup  ## the whole suite: unit, integration on real servers, end to end
+	bash scripts/ensure-helm.sh
 	$(PY) -m cc.testing.infra fetch
 	bash scripts/pytest-gate.sh
 

@@ -80,14 +80,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 
 def load_yaml_documents(text: str) -> list[Any]:
-    loader = UniqueKeyLoader(text)
-    try:
-        documents = []
-        while loader.check_data():
-            documents.append(loader.get_data())
-        return documents
-    finally:
-        loader.dispose()
+    return list(yaml.load_all(text, Loader=UniqueKeyLoader))
 
 
 def load_yaml(path: Path) -> Any:

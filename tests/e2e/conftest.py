@@ -57,13 +57,6 @@ def service_env(endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
     return env
 
 
-def start_service(name: str, env: dict[str, str]) -> ServiceProcess:
-    """Start one service and wait until it is ready."""
-    process = ServiceProcess(name, PORTS[name], LOG_DIR / f"{name}.log", env).start()
-    process.wait_ready()
-    return process
-
-
 @pytest.fixture(scope="session")
 def services(
     endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
@@ -73,7 +66,9 @@ def services(
     running: dict[str, ServiceProcess] = {}
     try:
         for name in PORTS:
-            running[name] = start_service(name, env)
+            running[name] = ServiceProcess(name, PORTS[name], LOG_DIR / f"{name}.log", env).start()
+        for process in running.values():
+            process.wait_ready()
         yield running
     finally:
         for process in running.values():

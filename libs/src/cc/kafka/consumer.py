@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
@@ -36,6 +36,10 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "partition.assignment.strategy": "cooperative-sticky",
     "enable.partition.eof": False,
 }
+
+
+# A loop that has not polled for this long is stuck (a handler hanging), so not ready.
+POLL_STALL_S = 120.0
 
 
 class RetryableError(RuntimeError):
@@ -137,24 +141,27 @@ class ConsumerLoop:
         conf.update(config.consumer_config)
         self._consumer = Consumer(conf)
         self.assigned = threading.Event()
+        self._last_poll = time.monotonic()
 
     def stop(self) -> None:
         """Ask the loop to finish the current batch, commit and leave the group."""
         self._stop.set()
 
     def ready(self, timeout: float = 2.0) -> bool:
-        """Whether the broker answers (used by /readyz)."""
-        try:
-            self._consumer.list_topics(timeout=timeout)
-        except KafkaException:
-            return False
-        return True
+        """The loop is polling and the broker answers (used by /readyz).
+
+        The broker is asked through the producer: a metadata call on the consumer's own handle
+        from another thread blocks while `consume()` runs (seen with confluent-kafka 2.16).
+        """
+        polling = time.monotonic() - self._last_poll < POLL_STALL_S
+        return polling and self.producer.ready(timeout)
 
     def run(self) -> None:
         """Consume until `stop()`; always closes the consumer (leaving the group)."""
         self._consumer.subscribe(self.config.topics, on_assign=self._on_assign)
         try:
             while not self._stop.is_set():
+                self._last_poll = time.monotonic()
                 messages = self._consumer.consume(self.config.batch_size, self.config.poll_timeout)
                 if messages:
                     self._process(messages)
@@ -246,6 +253,7 @@ class ConsumerLoop:
             while time.monotonic() < deadline:
                 if self._stop.is_set():
                     return True
+                self._last_poll = time.monotonic()
                 self._consumer.poll(min(0.1, max(0.0, deadline - time.monotonic())))
         finally:
             self._consumer.resume(assignment)

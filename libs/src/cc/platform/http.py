@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 
 import uvicorn
@@ -54,11 +55,19 @@ class BackgroundServer:
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         self.server = uvicorn.Server(config)
+        self.port = port
         self.thread = threading.Thread(target=self.server.run, name="http", daemon=True)
 
-    def start(self) -> None:
+    def start(self, timeout: float = 15.0) -> None:
+        """Serve in the background; raise if the port cannot be bound (a service without its
+        health endpoints must not run on silently)."""
         # uvicorn leaves signals alone off the main thread; the loop's thread owns them
         self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"HTTP server did not start on port {self.port}: see the log")
+            time.sleep(0.02)  # uvicorn exposes `started` as a flag, not an event
 
     def stop(self) -> None:
         self.server.should_exit = True

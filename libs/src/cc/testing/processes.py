@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+RUN_MARKER = "=== process started"
 SERVICES = ("ingestor", "anomaly-detector", "remediation-planner", "notifier", "compliance-auditor")
 
 
@@ -33,6 +34,8 @@ class ServiceProcess:
         """Launch `python -m <package>` with the given environment, logging to a file."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
+        log.write(f"{RUN_MARKER} {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n".encode())
+        log.flush()
         module = self.name.replace("-", "_")
         self.process = subprocess.Popen(
             [sys.executable, "-m", module], env={**os.environ, **self.env}, stdout=log, stderr=log
@@ -70,4 +73,6 @@ class ServiceProcess:
         """The end of the service's log."""
         if not self.log_file.exists():
             return "(no log)"
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        text = self.log_file.read_text(errors="replace")
+        this_run = text.rsplit(RUN_MARKER, 1)[-1]
+        return "\n".join(this_run.splitlines()[-lines:])
