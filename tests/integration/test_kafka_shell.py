@@ -197,3 +197,32 @@ def test_redelivered_event_is_skipped_by_event_id(
     loop.stop()
     thread.join(10)
     assert handled.count(same.metadata.event_id) == 1
+
+
+def test_stop_while_a_dependency_is_down_commits_nothing_and_exits_cleanly(
+    producer: EventProducer, topics: dict[str, str], kafka_bootstrap: str
+) -> None:
+    failing = threading.Event()
+
+    def batch(items: list[Received]) -> list[Outgoing]:
+        failing.set()
+        raise RetryableError("store is down")
+
+    producer.send(topics["in"], "k", alert())
+    loop = make_loop(kafka_bootstrap, topics, producer, batch_handler=batch)
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _run_capturing(loop, errors), daemon=True)
+    thread.start()
+    assert failing.wait(30)
+    loop.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert errors == []
+    assert committed_offset(kafka_bootstrap, loop.config.group_id, topics["in"]) < 0
+
+
+def _run_capturing(loop: ConsumerLoop, errors: list[BaseException]) -> None:
+    try:
+        loop.run()
+    except BaseException as exc:  # noqa: BLE001 - the test asserts there is none
+        errors.append(exc)

@@ -209,6 +209,8 @@ class ConsumerLoop:
             items.append(item)
             batch_ids.add(event_id)
         outgoing = self._handle_with_retry(items) if items else []
+        if outgoing is None:
+            return  # stopped while a dependency was down: commit nothing, redelivered later
         dead += [self._dead_letter(i, "handle", i.error) for i in items if i.error is not None]
         futures = [
             self.producer.produce(
@@ -226,7 +228,8 @@ class ConsumerLoop:
             self._seen.add(item.event.metadata.event_id)
             item.span.end()
 
-    def _handle_with_retry(self, items: list[Received]) -> Sequence[Outgoing]:
+    def _handle_with_retry(self, items: list[Received]) -> Sequence[Outgoing] | None:
+        """The handler's result, retrying on RetryableError; None if stopped meanwhile."""
         delay, cap = self.config.retry_backoff
         while True:
             started = time.perf_counter()
@@ -241,7 +244,7 @@ class ConsumerLoop:
                     extra={"error": str(exc), "delay_s": delay},
                 )
                 if self._wait_paused(delay):
-                    raise
+                    return None
                 delay = min(delay * 2, cap)
 
     def _wait_paused(self, seconds: float) -> bool:

@@ -122,8 +122,9 @@ def report(es_url: str, docs: list[dict[str, Any]], slack: FakeSlack, spans: lis
         print(f"Trace ids                {', '.join(traces)}")
         query = f"{es_url}/{audit.AUDIT_ALIAS}/_search?q=trace.id:{traces[0]}&size=50&pretty"
         print(f"Query one trace          curl -s '{query}'")
-    services = sorted({s.service_name for s in spans if s.trace_id in traces})
-    print(f"Spans in those traces    {len(spans)} from {services}")
+    in_traces = [s for s in spans if s.trace_id in traces]
+    services = sorted({s.service_name for s in in_traces})
+    print(f"Spans in those traces    {len(in_traces)} from {services}")
     print(f"All spans                {LOGS / 'traces.jsonl'}")
     print(f"Logs                     {LOGS}/<service>.log, infrastructure logs beside them")
     print("Ctrl-C stops everything this command started.\n")
