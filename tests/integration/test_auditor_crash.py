@@ -73,6 +73,7 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
             "compliance-auditor", 18284, LOGS / "auditor-crash.log", env
         ).start()
         wait_for_count(endpoints.elasticsearch_url, run_id, EVENTS, timeout=120)
+        assert auditor.stop(signal.SIGTERM) == 0, "SIGTERM is a graceful stop, exit code 0"
     finally:
         auditor.stop()
 
