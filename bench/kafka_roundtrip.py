@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import signal
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 
 PATHS = ("confluent", "faust")
 PARTITIONS = 1
@@ -52,8 +53,8 @@ def say(message: str) -> None:
 # --------------------------------------------------------------------------- relays (children)
 
 
-def relay_confluent(bootstrap: str, source: str, sink: str, group: str) -> None:
-    """The project's path: ConsumerLoop + per-event handler returning an Outgoing to `sink`."""
+def relay_confluent(args: argparse.Namespace) -> None:
+    """The project's path: ConsumerLoop + per-event handler returning an Outgoing to the sink."""
     from prometheus_client import CollectorRegistry
 
     from cc.events import SingleObjectSerde
@@ -61,19 +62,22 @@ def relay_confluent(bootstrap: str, source: str, sink: str, group: str) -> None:
     from cc.kafka.consumer import Received
 
     serde = SingleObjectSerde()
-    producer = EventProducer(bootstrap, serde, client_id="bench-relay")
+    producer = EventProducer(args.bootstrap, serde, client_id="bench-relay")
 
     def handler(item: Received) -> list[Outgoing]:
-        return [Outgoing(sink, item.key, item.event, cause=item)]
+        return [Outgoing(args.sink, item.key, item.event, cause=item)]
 
+    config = LoopConfig(
+        service="bench-relay",
+        group_id=args.group,
+        topics=[args.source],
+        dead_letter_topic=f"{args.sink}-dlq",
+        bootstrap=args.bootstrap,
+    )
+    if args.poll_timeout is not None:
+        config.poll_timeout = args.poll_timeout
     loop = ConsumerLoop(
-        LoopConfig(
-            service="bench-relay",
-            group_id=group,
-            topics=[source],
-            dead_letter_topic=f"{sink}-dlq",
-            bootstrap=bootstrap,
-        ),
+        config,
         serde,
         producer,
         handler=handler,
@@ -87,8 +91,8 @@ def relay_confluent(bootstrap: str, source: str, sink: str, group: str) -> None:
         producer.close(timeout=5)
 
 
-def relay_faust(bootstrap: str, source: str, sink: str, group: str) -> None:
-    """The same work as a faust agent: decode with the cc-avro codec, re-send to `sink`."""
+def relay_faust(args: argparse.Namespace) -> None:
+    """The same work as a faust agent: decode with the cc-avro codec, re-send to the sink."""
     import faust
 
     from cc.events import SingleObjectSerde
@@ -96,14 +100,14 @@ def relay_faust(bootstrap: str, source: str, sink: str, group: str) -> None:
 
     register_codec(SingleObjectSerde(), name=CODEC)
     app = faust.App(
-        group,
-        broker=f"kafka://{bootstrap}",
+        args.group,
+        broker=f"kafka://{args.bootstrap}",
         store="memory://",
         topic_partitions=PARTITIONS,
         web_enabled=False,
     )
-    source_topic = app.topic(source, key_type=bytes, value_serializer=CODEC)
-    sink_topic = app.topic(sink, key_type=bytes, value_serializer=CODEC)
+    source_topic = app.topic(args.source, key_type=bytes, value_serializer=CODEC)
+    sink_topic = app.topic(args.sink, key_type=bytes, value_serializer=CODEC)
 
     @app.agent(source_topic)
     async def relay(stream: Any) -> None:
@@ -119,7 +123,7 @@ def run_relay(args: argparse.Namespace) -> int:
     """Child entry point; SIGALRM ends it even if the parent vanished."""
     signal.alarm(int(args.max_seconds))
     relay = relay_confluent if args.role == "confluent" else relay_faust
-    relay(args.bootstrap, args.source, args.sink, args.group)
+    relay(args)
     return 0
 
 
@@ -166,14 +170,14 @@ class SinkReader:
         self, keys: set[str] | list[str], deadline: float, relay: subprocess.Popen[bytes]
     ) -> bool:
         """Until every key arrived (True), the deadline passed or the relay died (False)."""
-        wanted = set(keys)
-        while time.monotonic() < deadline:
-            if all(k in self.received for k in wanted):
+        missing = set(keys)
+        while True:
+            missing = {k for k in missing if k not in self.received}
+            if not missing:
                 return True
-            if relay.poll() is not None:
+            if time.monotonic() >= deadline or relay.poll() is not None:
                 return False
             time.sleep(0.05)
-        return all(k in self.received for k in wanted)
 
     def close(self) -> None:
         """Stop the reader thread (bounded)."""
@@ -196,14 +200,17 @@ class RunResult:
     p99_ms: float
     max_ms: float
     seconds: float
+    produced_s: float
+    """First send to the last broker acknowledgement on topic A (the source's own pace)."""
+    relay_stop_s: float
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
     if not sorted_values:
         return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
+    rank = math.ceil(q / 100 * len(sorted_values))
+    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
 
 
 def build_events(tag: str, count: int) -> list[Any]:
@@ -214,7 +221,14 @@ def build_events(tag: str, count: int) -> list[Any]:
 
 
 def start_relay(
-    path: str, bootstrap: str, source: str, sink: str, group: str, log: Path, max_seconds: float
+    path: str,
+    bootstrap: str,
+    source: str,
+    sink: str,
+    group: str,
+    log: Path,
+    max_seconds: float,
+    extra: list[str],
 ) -> subprocess.Popen[bytes]:
     """The relay child for `path`, its output in `log`."""
     cmd = [
@@ -232,6 +246,7 @@ def start_relay(
         group,
         "--max-seconds",
         str(int(max_seconds)),
+        *extra,
     ]
     with log.open("wb") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -261,7 +276,7 @@ def tail(log: Path, lines: int = 15) -> str:
 
 def delete_topics(bootstrap: str, suffix: str) -> None:
     """Best effort: remove this run's topics (A, B, dead letters, faust's internal ones)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 4})
     try:
         names = [t for t in admin.list_topics(timeout=10).topics if suffix in t]
         if names:
@@ -274,50 +289,66 @@ def delete_topics(bootstrap: str, suffix: str) -> None:
 def one_run(
     path: str, run: int, args: argparse.Namespace, bootstrap: str, producer: Any, logdir: Path
 ) -> RunResult:
-    """Fresh topics, start the relay, warm up, send N, wait for N on B (bounded), stop."""
+    """Fresh topics for one run of one path, always deleted afterwards."""
     from cc.kafka import ensure_topics
 
     suffix = f"{path[0]}{run}-{uuid.uuid4().hex[:8]}"
     source, sink = f"bench-rt-{suffix}-a", f"bench-rt-{suffix}-b"
-    ensure_topics(bootstrap, {source: PARTITIONS, sink: PARTITIONS, f"{sink}-dlq": 1})
+    try:
+        ensure_topics(bootstrap, {source: PARTITIONS, sink: PARTITIONS, f"{sink}-dlq": 1})
+        return measure(path, run, args, bootstrap, producer, logdir / f"{path}-{run}.log", suffix)
+    finally:
+        delete_topics(bootstrap, suffix)
+
+
+def measure(
+    path: str,
+    run: int,
+    args: argparse.Namespace,
+    bootstrap: str,
+    producer: Any,
+    log: Path,
+    suffix: str,
+) -> RunResult:
+    """Start the relay, warm up, send N, wait for N on B (bounded), stop the relay."""
+    source, sink = f"bench-rt-{suffix}-a", f"bench-rt-{suffix}-b"
     events = build_events(uuid.uuid4().hex[:8], args.messages)
-    warmup = build_events("ffffffff", 1)[0]
-    reader = SinkReader(bootstrap, sink, f"bench-reader-{suffix}")
-    log = logdir / f"{path}-{run}.log"
-    budget = WARMUP_TIMEOUT_S + args.timeout + 30
-    relay = start_relay(path, bootstrap, source, sink, f"bench-{suffix}", log, budget)
+    warmup = build_events(f"warmup{suffix}", 1)[0]
     sent: dict[str, float] = {}
     first = time.perf_counter()
     complete = False
+    produced_s = 0.0
+    reader = SinkReader(bootstrap, sink, f"bench-reader-{suffix}")
+    relay: subprocess.Popen[bytes] | None = None
     try:
+        budget = WARMUP_TIMEOUT_S + args.timeout + 60
+        extra = [] if args.poll_timeout is None else ["--poll-timeout", str(args.poll_timeout)]
+        group = f"bench-{suffix}"
+        relay = start_relay(path, bootstrap, source, sink, group, log, budget, extra)
+        # untimed: the relay joins its group and relays one event before the clock starts
         producer.produce(source, warmup.metadata.event_id, warmup)
-        if not reader.wait_for(
-            [warmup.metadata.event_id], time.monotonic() + WARMUP_TIMEOUT_S, relay
-        ):
-            raise RuntimeError(
-                f"{path} relay never relayed the warm-up event; log {log}:\n{tail(log)}"
-            )
+        deadline = time.monotonic() + WARMUP_TIMEOUT_S
+        if not reader.wait_for([warmup.metadata.event_id], deadline, relay):
+            raise RuntimeError(f"{path} relay did not relay the warm-up event; log:\n{tail(log)}")
         interval = 1.0 / args.rate if args.rate > 0 else 0.0
         first = time.perf_counter()
         for i, event in enumerate(events):
-            if interval:
-                delay = first + i * interval - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
+            if interval and (delay := first + i * interval - time.perf_counter()) > 0:
+                time.sleep(delay)
             key = event.metadata.event_id
             sent[key] = time.perf_counter()
             producer.produce(source, key, event)
         producer.flush(30)
+        produced_s = time.perf_counter() - first
         complete = reader.wait_for(list(sent), time.monotonic() + args.timeout, relay)
         if not complete and relay.poll() is not None:
-            say(f"{path} relay exited with {relay.returncode}; log {log}:\n{tail(log)}")
+            say(f"{path} relay exited with {relay.returncode}; log:\n{tail(log)}")
     finally:
-        stop_s = stop_relay(relay)
+        stop_s = stop_relay(relay) if relay is not None else 0.0
         reader.close()
     arrivals = {k: reader.received[k] for k in sent if k in reader.received}
     latencies = sorted((arrivals[k] - sent[k]) * 1000 for k in arrivals)
-    end = max(arrivals.values()) if arrivals else first
-    seconds = max(end - first, 1e-9)
+    seconds = max((max(arrivals.values()) if arrivals else first) - first, 1e-9)
     result = RunResult(
         path=path,
         run=run,
@@ -330,13 +361,15 @@ def one_run(
         p99_ms=percentile(latencies, 99),
         max_ms=latencies[-1] if latencies else 0.0,
         seconds=seconds,
+        produced_s=produced_s,
+        relay_stop_s=stop_s,
     )
     say(
         f"run {run} {path}: {result.received}/{result.sent} in {seconds:.2f}s = "
         f"{result.msgs_per_s:,.0f} msg/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
-        f"{'' if complete else ' (TIMED OUT)'}; relay stopped in {stop_s:.1f}s"
+        f"{'' if complete else ' (TIMED OUT)'}; all in A after {produced_s:.2f}s; "
+        f"relay stopped in {stop_s:.1f}s"
     )
-    delete_topics(bootstrap, suffix)
     return result
 
 
@@ -377,6 +410,8 @@ def summarise(results: list[RunResult]) -> dict[str, dict[str, Any]]:
 
 def print_report(args: argparse.Namespace, results: list[RunResult], info: dict[str, str]) -> None:
     """The table, the conditions and the one-line JSON summary (stdout)."""
+    from cc.kafka import LoopConfig
+
     summary = summarise(results)
     lines = [
         "",
@@ -397,12 +432,16 @@ def print_report(args: argparse.Namespace, results: list[RunResult], info: dict[
     if "confluent" in summary and "faust" in summary and summary["faust"]["msgs_per_s"] > 0:
         ratio = summary["confluent"]["msgs_per_s"] / summary["faust"]["msgs_per_s"]
         lines.append(f"throughput ratio confluent/faust: {ratio:.1f}x")
+    poll = LoopConfig.poll_timeout if args.poll_timeout is None else args.poll_timeout
     load = "as fast as possible" if args.rate <= 0 else f"paced at {args.rate:g} msg/s"
     lines += [
         "",
         f"median of {args.runs} runs per path, N={args.messages} AlertReceived events per run "
         f"({load}), {PARTITIONS} partition per topic, order alternating per run",
         "conditions: " + ", ".join(f"{k} {v}" for k, v in info.items()),
+        f"confluent relay: ConsumerLoop batch_size 500, poll_timeout {poll}s, EventProducer "
+        "defaults (idempotent, acks=all, linger 5 ms, lz4); faust relay: App defaults "
+        "(acks=-1, no linger, no compression, commit every 2.8 s); source topic uncompressed",
         "",
     ]
     sys.stdout.write("\n".join(lines))
@@ -411,6 +450,7 @@ def print_report(args: argparse.Namespace, results: list[RunResult], info: dict[
         "messages": args.messages,
         "runs": args.runs,
         "rate": args.rate,
+        "poll_timeout": poll,
         "partitions": PARTITIONS,
         "summary": summary,
         "ratio_confluent_over_faust": ratio,
@@ -428,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per path (median reported)")
     parser.add_argument("--rate", type=float, default=0.0, help="msg/s to send at (0: burst)")
     parser.add_argument("--timeout", type=float, default=45.0, help="s to wait for N on B")
+    parser.add_argument(
+        "--poll-timeout",
+        type=float,
+        default=None,
+        help="ConsumerLoop poll_timeout in s (default: LoopConfig's)",
+    )
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated subset")
     # internal: the relay child
     parser.add_argument("--role", choices=PATHS, help=argparse.SUPPRESS)
@@ -448,8 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap = up(["kafka"]).kafka_bootstrap
     info = versions()
     say(f"kafka at {bootstrap}; {args.runs} run(s) x {paths}, N={args.messages}")
-    # aiokafka (faust) cannot read lz4 batches without the `lz4` package, which the lock lacks:
-    # the source topic is written uncompressed, for both paths alike
+    # the source topic is written uncompressed, so both relays read exactly the same bytes
     producer = EventProducer(
         bootstrap, SingleObjectSerde(), client_id="bench-source", config=SOURCE_PRODUCER_CONFIG
     )
@@ -461,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                 for path in order:
                     try:
                         results.append(one_run(path, run, args, bootstrap, producer, Path(tmp)))
-                    except RuntimeError as exc:
-                        say(f"run {run} {path} failed: {exc}")
+                    except Exception as exc:  # noqa: BLE001 - report it, go on with the others
+                        say(f"run {run} {path} failed: {type(exc).__name__}: {exc}")
     finally:
         producer.close(timeout=10)
     print_report(args, results, info)

@@ -20,10 +20,10 @@ from cc.testing.infra_common import (
     Settings,
     owned_pid,
     parse_port,
-    tail,
 )
 from cc.testing.infra_es import extract_zip, health_ok, render_elasticsearch_yml
 from cc.testing.infra_kafka import CLUSTER_ID, api_versions_ok, render_server_properties
+from cc.testing.infra_process import tail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

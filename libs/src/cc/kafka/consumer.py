@@ -162,8 +162,11 @@ class ConsumerLoop:
         try:
             while not self._stop.is_set():
                 self._last_poll = time.monotonic()
-                messages = self._consumer.consume(self.config.batch_size, self.config.poll_timeout)
+                # wait for the first message only, then take what is already fetched: batches
+                # under load, no added latency (consume(n, t) would wait for n or t at low load)
+                messages = self._consumer.consume(1, self.config.poll_timeout)
                 if messages:
+                    messages += self._consumer.consume(self.config.batch_size - 1, 0)
                     self._process(messages)
         finally:
             self._consumer.close()

@@ -2,10 +2,13 @@
 
 Front door for pytest fixtures, `make run` and the command line::
 
-    python -m cc.testing.infra up [--only kafka,elasticsearch,alertmanager]
+    python -m cc.testing.infra up [--only kafka,elasticsearch,alertmanager,schema-registry]
     python -m cc.testing.infra status
     python -m cc.testing.infra down [--only ...] [--wipe]
     python -m cc.testing.infra fetch [--only ...]
+
+The schema registry (Apicurio, Confluent-compatible API) is optional: `up`/`fetch` without
+`--only` leave it out; `down` without `--only` stops it too, `status` always lists it.
 
 Binaries are cached under ``$CC_CACHE_DIR`` (default /var/cache/command-center); configs, data,
 pid files and logs live under ``$CC_RUN_DIR`` (default <repo>/.run), logs in
@@ -23,9 +26,9 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from cc.testing.infra_am import Alertmanager, render_alertmanager_yml
+from cc.testing import infra_containers
+from cc.testing.infra_am import Alertmanager
 from cc.testing.infra_common import (
     HOST,
     Component,
@@ -33,32 +36,48 @@ from cc.testing.infra_common import (
     Settings,
     locked,
     owned_pid,
-    pid_alive,
-    port_free,
-    port_owner,
     say,
     since,
-    tail,
-    terminate,
 )
 from cc.testing.infra_es import Elasticsearch
 from cc.testing.infra_kafka import Kafka
+from cc.testing.infra_process import (
+    pid_alive,
+    port_free,
+    port_owner,
+    tail,
+    terminate,
+)
+from cc.testing.infra_registry import (
+    SchemaRegistry,
+    registry_url,
+)
 
 __all__ = [
     "ALL",
+    "KNOWN",
+    "OPTIONAL",
     "ComponentStatus",
     "Endpoints",
     "InfraError",
     "down",
     "endpoints",
     "fetch",
+    "registry_url",
     "status",
     "up",
     "up_with_testcontainers",
 ]
 
+#: what `up()`, `fetch()` and `make infra-up` start/fetch by default
 ALL: tuple[str, ...] = ("kafka", "elasticsearch", "alertmanager")
-COMPONENTS: dict[str, Component] = {c.name: c for c in (Kafka(), Elasticsearch(), Alertmanager())}
+#: started only when named (`up(["schema-registry"])`, `--only schema-registry`)
+OPTIONAL: tuple[str, ...] = ("schema-registry",)
+#: every component, in canonical order; `down()` and `status()` cover all of them
+KNOWN: tuple[str, ...] = ALL + OPTIONAL
+COMPONENTS: dict[str, Component] = {
+    c.name: c for c in (Kafka(), Elasticsearch(), Alertmanager(), SchemaRegistry())
+}
 POLL_INTERVAL = 0.25
 
 
@@ -67,6 +86,8 @@ class Endpoints:
     kafka_bootstrap: str
     elasticsearch_url: str
     alertmanager_url: str
+    #: Confluent-compatible API of the (optional) schema registry, ``.../apis/ccompat/v7``
+    registry_url: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,12 +109,12 @@ def _settings(am_webhook_url: str | None = None, am_webhook_token: str | None = 
 
 
 def _select(components: Iterable[str]) -> list[str]:
-    """Validated names, in canonical order (kafka, elasticsearch, alertmanager)."""
+    """Validated names, in canonical order (kafka, elasticsearch, alertmanager, schema-registry)."""
     wanted = {c.strip() for c in components if c.strip()}
-    unknown = wanted - set(ALL)
+    unknown = wanted - set(KNOWN)
     if unknown:
-        raise InfraError(f"unknown component(s) {sorted(unknown)}; choose from {', '.join(ALL)}")
-    return [c for c in ALL if c in wanted]
+        raise InfraError(f"unknown component(s) {sorted(unknown)}; choose from {', '.join(KNOWN)}")
+    return [c for c in KNOWN if c in wanted]
 
 
 def _use_testcontainers() -> bool:
@@ -108,6 +129,7 @@ def _local_endpoints(s: Settings) -> Endpoints:
         kafka_bootstrap=f"{HOST}:{s.kafka_port}",
         elasticsearch_url=f"http://{HOST}:{s.es_port}",
         alertmanager_url=f"http://{HOST}:{s.am_port}",
+        registry_url=registry_url(),
     )
 
 
@@ -210,8 +232,11 @@ def _up_locked(s: Settings, names: list[str], t0: float, *, reconfigure: bool) -
         say(f"up: {', '.join(c.name for c in to_start)} ready in {since(t0)}")
 
 
-def down(components: Sequence[str] = ALL, *, wipe: bool = False) -> None:
-    """Stop in reverse order (SIGTERM, SIGKILL after 30 s); `wipe` also deletes their data."""
+def down(components: Sequence[str] = KNOWN, *, wipe: bool = False) -> None:
+    """Stop in reverse order (SIGTERM, SIGKILL after 30 s); `wipe` also deletes their data.
+
+    The default includes the optional schema registry: whatever runs is stopped.
+    """
     if _use_testcontainers():
         _down_testcontainers(components)
         return
@@ -232,7 +257,7 @@ def down(components: Sequence[str] = ALL, *, wipe: bool = False) -> None:
 def status() -> list[ComponentStatus]:
     s = _settings()
     result = []
-    for name in ALL:
+    for name in KNOWN:
         comp, pid = COMPONENTS[name], owned_pid(s, name)
         port = next(iter(comp.ports(s).values()))
         ready = pid is not None and comp.probe(s)
@@ -243,7 +268,6 @@ def status() -> list[ComponentStatus]:
 # --- testcontainers (CC_INFRA=testcontainers) ---------------------------------------------------
 # Needs a Docker engine, which the build machines do not have: written, never run here.
 
-_TC_CONTAINERS: dict[str, Any] = {}
 _TC_ENDPOINTS: Endpoints | None = None
 
 
@@ -255,78 +279,27 @@ def up_with_testcontainers(
 ) -> Endpoints:
     """Same servers in containers (the containers die with this Python process)."""
     global _TC_ENDPOINTS
-    from testcontainers.community.elasticsearch import ElasticSearchContainer
-    from testcontainers.community.kafka import KafkaContainer
-    from testcontainers.core.container import DockerContainer
-    from testcontainers.core.wait_strategies import HttpWaitStrategy
-
     s = _settings(am_webhook_url, am_webhook_token)
     found = dataclasses.asdict(_TC_ENDPOINTS or _local_endpoints(s))
-    names = [n for n in _select(components) if n not in _TC_CONTAINERS]
-    if "kafka" in names:
-        image = os.environ.get("CC_TC_KAFKA_IMAGE", "confluentinc/cp-kafka:7.9.0")
-        kafka = KafkaContainer(image).with_kraft()
-        kafka.with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false").start()
-        _TC_CONTAINERS["kafka"] = kafka
-        found["kafka_bootstrap"] = kafka.get_bootstrap_server()
-    if "elasticsearch" in names:
-        image = "docker.elastic.co/elasticsearch/elasticsearch:9.3.2"
-        es = ElasticSearchContainer(image, mem_limit="2g").with_env("ES_JAVA_OPTS", "-Xms1g -Xmx1g")
-        es.with_env("cluster.routing.allocation.disk.threshold_enabled", "false").start()
-        _TC_CONTAINERS["elasticsearch"] = es
-        found["elasticsearch_url"] = (
-            f"http://{es.get_container_host_ip()}:{es.get_exposed_port(9200)}"
-        )
-    if "alertmanager" in names:
-        # the webhook receiver runs on the host: reach it through the Docker host gateway
-        for local in ("//127.0.0.1:", "//localhost:"):
-            s = dataclasses.replace(
-                s, am_webhook_url=s.am_webhook_url.replace(local, "//host.docker.internal:")
-            )
-        config = s.run_dir / "alertmanager-tc" / "alertmanager.yml"
-        config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(render_alertmanager_yml(s), encoding="utf-8")
-        am = (
-            DockerContainer("prom/alertmanager:v0.25.0")
-            .with_exposed_ports(9093)
-            .with_volume_mapping(str(config), "/etc/alertmanager/alertmanager.yml")
-            .with_kwargs(extra_hosts={"host.docker.internal": "host-gateway"})
-            .with_command(
-                [
-                    "--config.file=/etc/alertmanager/alertmanager.yml",
-                    "--storage.path=/alertmanager",
-                    "--cluster.listen-address=",
-                    "--web.external-url=http://127.0.0.1:9093",
-                ]
-            )
-            .waiting_for(HttpWaitStrategy(9093, "/-/ready"))
-            .start()
-        )
-        _TC_CONTAINERS["alertmanager"] = am
-        found["alertmanager_url"] = (
-            f"http://{am.get_container_host_ip()}:{am.get_exposed_port(9093)}"
-        )
+    found.update(infra_containers.start(_select(components), s))
     _TC_ENDPOINTS = Endpoints(**found)
     return _TC_ENDPOINTS
 
 
 def _down_testcontainers(components: Sequence[str]) -> None:
-    for name in reversed(_select(components)):
-        container = _TC_CONTAINERS.pop(name, None)
-        if container is not None:
-            container.stop()
+    infra_containers.stop(_select(components))
 
 
 # --- command line -------------------------------------------------------------------------------
 
 
 def _print_status(rows: list[ComponentStatus]) -> None:
-    print(f"{'component':<14} {'pid':>8} {'port':>6}  {'ready':<5}  log")
+    width = max([len("component"), *(len(r.component) for r in rows)])
+    print(f"{'component':<{width}} {'pid':>8} {'port':>6}  {'ready':<5}  log")
     for r in rows:
         pid = str(r.pid) if r.pid is not None else "-"
-        print(
-            f"{r.component:<14} {pid:>8} {r.port:>6}  {'yes' if r.ready else 'no':<5}  {r.log_file}"
-        )
+        ready = "yes" if r.ready else "no"
+        print(f"{r.component:<{width}} {pid:>8} {r.port:>6}  {ready:<5}  {r.log_file}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -342,11 +315,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]:
         p = sub.add_parser(cmd, help=help_)
         if cmd != "status":
-            p.add_argument("--only", default=",".join(ALL), help="comma-separated components")
+            default = KNOWN if cmd == "down" else ALL
+            p.add_argument(
+                "--only",
+                default=",".join(default),
+                help=f"comma-separated, from {','.join(KNOWN)} (default {','.join(default)})",
+            )
         if cmd == "down":
             p.add_argument("--wipe", action="store_true", help="also delete data dirs")
     args = parser.parse_args(argv)
-    only = args.only.split(",") if args.command != "status" else list(ALL)
+    only = args.only.split(",") if args.command != "status" else list(KNOWN)
     try:
         if args.command == "up":
             for key, value in dataclasses.asdict(up(only)).items():

@@ -14,14 +14,16 @@ from cc.testing.infra_common import (
     Component,
     InfraError,
     Settings,
-    http_get,
-    http_post,
     render,
-    rotate_log,
     run_checked,
     say,
     spawn,
     write_if_changed,
+)
+from cc.testing.infra_process import (
+    http_get,
+    http_post,
+    rotate_log,
 )
 
 PACKAGE = "prometheus-alertmanager"

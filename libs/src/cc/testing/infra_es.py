@@ -14,16 +14,18 @@ from cc.testing.infra_common import (
     Component,
     InfraError,
     Settings,
-    cmdline,
-    group_members,
-    http_get,
     render,
-    rotate_log,
     run_checked,
     say,
     spawn,
     traversable_by_others,
     write_if_changed,
+)
+from cc.testing.infra_process import (
+    cmdline,
+    group_members,
+    http_get,
+    rotate_log,
 )
 
 ES_VERSION = "9.3.2"

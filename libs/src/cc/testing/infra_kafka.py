@@ -15,14 +15,16 @@ from cc.testing.infra_common import (
     Component,
     InfraError,
     Settings,
-    log_contains,
     render,
-    rotate_log,
     run_checked,
     say,
     spawn,
-    tail,
     write_if_changed,
+)
+from cc.testing.infra_process import (
+    log_contains,
+    rotate_log,
+    tail,
 )
 
 KAFKA_VERSION = "4.1.1"
