@@ -6,7 +6,9 @@ skipped silently. `CC_INFRA=testcontainers` uses containers instead, where Docke
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,15 +19,27 @@ E2E_INGESTOR_PORT = 18180
 E2E_TOKEN = "e2e-alertmanager-token"
 
 
+def stop_afterwards(components: list[str]) -> list[str]:
+    """Of these, the ones not running now: the session stops what it started (unless
+    CC_KEEP_INFRA=1, for fast local iterations)."""
+    if os.environ.get("CC_KEEP_INFRA") == "1":
+        return []
+    running = {s.component for s in infra.status() if s.ready}
+    return [c for c in components if c not in running]
+
+
 @pytest.fixture(scope="session")
-def endpoints() -> infra.Endpoints:
+def endpoints() -> Iterator[infra.Endpoints]:
     """All three servers up (reused if already running), the topics created."""
+    started = stop_afterwards(list(infra.ALL))
     found = infra.up(
         am_webhook_url=f"http://127.0.0.1:{E2E_INGESTOR_PORT}/webhooks/alertmanager",
         am_webhook_token=E2E_TOKEN,
     )
     ensure_topics(found.kafka_bootstrap, all_topics(SERVICES))
-    return found
+    yield found
+    if started:
+        infra.down(started)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import json
 import struct
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from cc.events.schemas import default_schemas, parse
 from cc.kafka import EventProducer
 from cc.kafka.topics import ensure_topics
 from cc.testing import infra
+from tests.conftest import stop_afterwards
 
 pytestmark = pytest.mark.kafka
 
@@ -42,9 +44,12 @@ APICURIO_REFUSES: set[str] = set()
 
 
 @pytest.fixture(scope="session")
-def registry_url() -> str:
+def registry_url() -> Iterator[str]:
     """The schema registry's Confluent-compatible base URL, the server up and ready."""
-    return infra.up(["schema-registry"]).registry_url
+    started = stop_afterwards(["schema-registry"])
+    yield infra.up(["schema-registry"]).registry_url
+    if started:
+        infra.down(started)
 
 
 def sample_events(name: str | None = None) -> list[Any]:
