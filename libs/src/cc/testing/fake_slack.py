@@ -12,9 +12,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from cc.testing.local_server import LocalServer
 
 DEFAULT_WEBHOOK_PATH = "/services/T000/B000/XXXXXXXX"
 MAX_BLOCKS = 50
@@ -93,7 +95,7 @@ def validate_payload(content_type: str, raw: bytes) -> dict[str, Any]:
     return payload
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     """Serves Slack incoming webhooks on loopback, recording what was delivered or refused."""
 
     def __init__(
@@ -109,44 +111,18 @@ class FakeSlack:
         self._paths = tuple(webhook_paths)
         if not self._paths or burst < 1 or rate_per_s <= 0:
             raise ValueError("need a webhook path, burst >= 1 and rate_per_s > 0")
-        self._address, self._burst, self._rate, self._clock = (host, port), burst, rate_per_s, clock
+        super().__init__(host, port)
+        self._burst, self._rate, self._clock = burst, rate_per_s, clock
         self._cond = threading.Condition()
         self._received: list[dict[str, Any]] = []
         self._rejected: list[dict[str, Any]] = []
         self._failures: collections.deque[tuple[int, str]] = collections.deque()
         self._buckets: dict[str, tuple[float, float]] = {}  # path -> (level, last update)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> FakeSlack:
-        """Bind and serve in a daemon thread."""
-        handler = type("_BoundHandler", (_Handler,), {"app": self})
-        server = self._server = ThreadingHTTPServer(self._address, handler)
-        # A short poll interval keeps stop() fast; serve_forever only checks for shutdown then.
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:18090``."""
-        if self._server is None:
-            raise RuntimeError("FakeSlack is not started")
-        return f"http://{self._address[0]}:{self._server.server_port}"
+        return self.base_url
 
     @property
     def webhook_url(self) -> str:
@@ -273,6 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default access log; `_dispatch` writes a JSON line instead."""
+
+
+FakeSlack.handler_class = _Handler
 
 
 def main(argv: list[str] | None = None) -> int:

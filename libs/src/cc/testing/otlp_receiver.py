@@ -11,7 +11,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanProto
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
+
+from cc.testing.local_server import LocalServer
 
 PROTOBUF = "application/x-protobuf"
 # Metrics and logs are accepted and dropped so a service exporting everything to one endpoint
@@ -91,7 +93,7 @@ def parse_export(body: bytes) -> list[Span]:
     return spans
 
 
-class OtlpReceiver:
+class OtlpReceiver(LocalServer):
     """Receives OTLP/HTTP trace exports on loopback and keeps the spans for assertions."""
 
     def __init__(
@@ -101,41 +103,15 @@ class OtlpReceiver:
         *,
         on_span: Callable[[Span], None] | None = None,
     ) -> None:
-        self._address, self._on_span = (host, port), on_span
+        super().__init__(host, port)
+        self._on_span = on_span
         self._cond = threading.Condition()
         self._spans: list[Span] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> OtlpReceiver:
-        """Bind and serve in a daemon thread."""
-        handler = type("_BoundHandler", (_Handler,), {"app": self})
-        server = self._server = ThreadingHTTPServer(self._address, handler)
-        # A short poll interval keeps stop() fast; serve_forever only checks for shutdown then.
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> OtlpReceiver:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     @property
     def endpoint(self) -> str:
         """Base URL for ``OTEL_EXPORTER_OTLP_ENDPOINT``; traces are POSTed to ``/v1/traces``."""
-        if self._server is None:
-            raise RuntimeError("OtlpReceiver is not started")
-        return f"http://{self._address[0]}:{self._server.server_port}"
+        return self.base_url
 
     def spans(self) -> list[Span]:
         """All spans received so far, in arrival order."""
@@ -200,6 +176,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request access log; spans are the interesting output."""
+
+
+OtlpReceiver.handler_class = _Handler
 
 
 def main(argv: list[str] | None = None) -> int:
