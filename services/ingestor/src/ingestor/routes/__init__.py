@@ -1,0 +1,1 @@
+"""One router per source; `ingestor.api` mounts them."""
