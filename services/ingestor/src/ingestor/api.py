@@ -11,10 +11,14 @@ from cc.platform.http import ops_router
 from ingestor.adapters.auth import SourceAuth
 from ingestor.config import Settings
 from ingestor.metrics import IngestMetrics
-from ingestor.routes import alertmanager
+from ingestor.routes import alertmanager, argocd, generic, remote_write
 from ingestor.routes.context import RouteContext
 
-SOURCES_BY_PATH = {"/webhooks/alertmanager": "alertmanager"}
+SOURCES_BY_PATH = {
+    "/webhooks/alertmanager": "alertmanager",
+    "/webhooks/argocd": "argocd",
+    "/api/v1/write": "prometheus",
+}
 
 
 def create_app(settings: Settings, producer: EventProducer, registry: CollectorRegistry) -> FastAPI:
@@ -28,13 +32,22 @@ def create_app(settings: Settings, producer: EventProducer, registry: CollectorR
     metrics = IngestMetrics(registry)
     ctx = RouteContext(settings, producer, metrics)
     app.include_router(ops_router(registry, {"kafka": producer.ready}))
-    app.include_router(
-        alertmanager.router(ctx, SourceAuth("alertmanager", settings.credentials("alertmanager")))
-    )
+    for module, source in (
+        (alertmanager, "alertmanager"),
+        (argocd, "argocd"),
+        (remote_write, "prometheus"),
+        (generic, "generic"),
+    ):
+        app.include_router(module.router(ctx, SourceAuth(source, settings.credentials(source))))
 
     @app.exception_handler(HTTPException)
     async def count_rejects(request: Request, exc: HTTPException) -> Response:
-        source = SOURCES_BY_PATH.get(request.url.path, "other")
+        path = request.url.path
+        source = (
+            "generic"
+            if path.startswith("/webhooks/generic/")
+            else SOURCES_BY_PATH.get(path, "other")
+        )
         metrics.requests.labels(source, str(exc.status_code)).inc()
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
