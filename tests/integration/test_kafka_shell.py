@@ -226,3 +226,14 @@ def _run_capturing(loop: ConsumerLoop, errors: list[BaseException]) -> None:
         loop.run()
     except BaseException as exc:  # noqa: BLE001 - the test asserts there is none
         errors.append(exc)
+
+
+def test_a_cancelled_wait_does_not_break_later_deliveries(
+    producer: EventProducer, topics: dict[str, str]
+) -> None:
+    """A request that times out cancels its future; the acknowledgement that comes later must
+    not kill the thread that serves every other delivery."""
+    first = producer.produce(topics["in"], "a", alert(fingerprint="a"))
+    first.cancel()
+    assert producer.send(topics["in"], "b", alert(fingerprint="b"), timeout=10).error() is None
+    assert producer.send(topics["in"], "c", alert(fingerprint="c"), timeout=10).error() is None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -105,10 +106,15 @@ class EventProducer:
             self.metrics.ack_seconds.observe(time.perf_counter() - started)
             if err is not None:
                 self.metrics.failed.labels(topic).inc()
-                future.set_exception(ProduceError(f"{topic}: {err.str()}"))
             else:
                 self.metrics.delivered.labels(topic).inc()
-                future.set_result(msg)
+            # the caller may have given up (a timed-out request cancels its future); the
+            # callback must never raise, or it would kill the poll thread serving all callbacks
+            with contextlib.suppress(InvalidStateError):
+                if err is not None:
+                    future.set_exception(ProduceError(f"{topic}: {err.str()}"))
+                else:
+                    future.set_result(msg)
 
         while True:
             try:

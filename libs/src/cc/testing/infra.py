@@ -20,11 +20,13 @@ infra/README.md. With ``CC_INFRA=testcontainers``, `up`/`down` use containers in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import signal
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from cc.testing import infra_containers
@@ -343,3 +345,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@contextlib.contextmanager
+def paused(component: str) -> Iterator[None]:
+    """Freeze a running server (SIGSTOP to its process group) and thaw it afterwards: an outage
+    that keeps its data and comes back on the same port, for fault-injection tests."""
+    s = _settings()
+    pid = owned_pid(s, component)
+    if pid is None:
+        raise InfraError(f"{component} is not running: nothing to pause")
+    os.killpg(pid, signal.SIGSTOP)
+    say(f"{component} paused (SIGSTOP to process group {pid})")
+    try:
+        yield
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+        say(f"{component} resumed")
