@@ -28,6 +28,7 @@ class WireSeries:
     """One TimeSeries: its labels (with `__name__`) and, if kept, its samples."""
 
     labels: dict[str, str]
+    kept: bool
     samples: list[tuple[int, float]]
     """(timestamp in ms, value) in wire order; empty for series the caller did not keep."""
     sample_count: int
@@ -71,7 +72,7 @@ def decode_write_request(
     """The request's series; samples are decoded only where `keep(labels)` holds."""
     try:
         return _write_request(buf, keep)
-    except IndexError:
+    except (IndexError, struct.error):
         raise WireError("protobuf: message truncated") from None
     except UnicodeDecodeError as exc:
         raise WireError(f"protobuf: label is not UTF-8 ({exc.reason})") from None
@@ -79,12 +80,14 @@ def decode_write_request(
 
 def _write_request(buf: bytes, keep: Callable[[Mapping[str, str]], bool]) -> list[WireSeries]:
     series = []
+    # the same label pairs (job, instance...) recur in most series: decode each pair once
+    seen: dict[bytes, tuple[str, str]] = {}
     pos, end = 0, len(buf)
     while pos < end:
         key, pos = read_varint(buf, pos)
         if key == 0x0A:  # timeseries = 1
             size, pos = read_varint(buf, pos)
-            series.append(_time_series(buf, pos, _bounded(pos + size, end), keep))
+            series.append(_time_series(buf, pos, _bounded(pos + size, end), keep, seen))
             pos += size
         else:  # metadata = 3 and anything newer: not ours to read
             pos = _bounded(skip_field(buf, pos, key & 7), end)
@@ -92,27 +95,38 @@ def _write_request(buf: bytes, keep: Callable[[Mapping[str, str]], bool]) -> lis
 
 
 def _time_series(
-    buf: bytes, pos: int, end: int, keep: Callable[[Mapping[str, str]], bool]
+    buf: bytes,
+    pos: int,
+    end: int,
+    keep: Callable[[Mapping[str, str]], bool],
+    seen: dict[bytes, tuple[str, str]],
 ) -> WireSeries:
     labels: dict[str, str] = {}
     sample_at: list[int] = []  # where each Sample's length prefix is
     histograms = 0
     while pos < end:
-        key, pos = read_varint(buf, pos)
+        key = buf[pos]
+        pos += 1
+        if key >= 0x80:
+            key, pos = read_varint(buf, pos - 1)
         if key == 0x12:  # samples = 2
             sample_at.append(pos)
         elif key == 0x0A:  # labels = 1
             size, pos = read_varint(buf, pos)
-            name, value = _label(buf, pos, _bounded(pos + size, end))
-            labels[name] = value
-            pos += size
+            stop = _bounded(pos + size, end)
+            raw = buf[pos:stop]
+            pair = seen.get(raw)
+            if pair is None:
+                pair = seen[raw] = _label(buf, pos, stop)
+            labels[pair[0]] = pair[1]
+            pos = stop
             continue
         elif key == 0x22:  # histograms = 4: counted, not carried (the event has floats only)
             histograms += 1
         pos = _bounded(skip_field(buf, pos, key & 7), end)
-    kept = bool(sample_at) and keep(labels)
+    kept = keep(labels)
     samples = [_sample(buf, at) for at in sample_at] if kept else []
-    return WireSeries(labels, samples, len(sample_at), histograms)
+    return WireSeries(labels, kept, samples, len(sample_at), histograms)
 
 
 def _label(buf: bytes, pos: int, end: int) -> tuple[str, str]:

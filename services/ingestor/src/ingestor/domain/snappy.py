@@ -12,7 +12,7 @@ class SnappyError(ValueError):
     """The bytes are not a valid snappy block."""
 
 
-class SnappyTooLarge(SnappyError):
+class SnappyTooLargeError(SnappyError):
     """The block says it expands beyond the allowed size."""
 
 
@@ -29,10 +29,10 @@ def uncompressed_length(data: bytes) -> tuple[int, int]:
 
 
 def decompress(data: bytes, *, max_length: int) -> bytes:
-    """The original bytes; SnappyTooLarge before any work if the header exceeds `max_length`."""
+    """The original bytes; SnappyTooLargeError, before any work, above `max_length`."""
     length, pos = uncompressed_length(data)
     if length > max_length:
-        raise SnappyTooLarge(f"snappy: expands to {length} bytes, over the {max_length} limit")
+        raise SnappyTooLargeError(f"snappy: expands to {length} bytes, over the {max_length} limit")
     out = bytearray()
     end = len(data)
     try:

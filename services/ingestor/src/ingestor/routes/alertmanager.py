@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, status
 
 from ingestor.adapters.auth import SourceAuth
-from ingestor.adapters.body import read_json_body
+from ingestor.adapters.body import openapi_body, read_json_body
 from ingestor.contracts import AlertmanagerWebhook
 from ingestor.domain.alerts import alerts_from_webhook
 from ingestor.publishing import publish_all
@@ -33,6 +33,7 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
         summary="Alertmanager webhook v4 (auth: bearer token or basic auth)",
         dependencies=[Depends(auth)],
         responses=REJECTIONS,  # type: ignore[arg-type]
+        openapi_extra=openapi_body(AlertmanagerWebhook),  # read raw: size limit first
     )
     async def alertmanager_webhook(request: Request) -> dict[str, object]:
         """One `AlertReceived` per alert; 202 once Kafka holds all of them."""
