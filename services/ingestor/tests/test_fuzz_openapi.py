@@ -22,7 +22,7 @@ class AcceptingProducer:
     def ready(self) -> bool:
         return True
 
-    async def send_async(self, topic: str, key: str, event: Any, **_: Any) -> None:
+    async def send_batch_async(self, records: list[tuple[str, str, Any]], **_: Any) -> None:
         return None
 
 

@@ -48,18 +48,18 @@ class RecordingProducer:
         self.mode = mode
         self.sent: list[tuple[str, str, Any]] = []
 
-    async def send_async(self, topic: str, key: str, event: Any, **_: Any) -> None:
+    async def send_batch_async(self, records: list[tuple[str, str, Any]], **_: Any) -> None:
         if self.mode == "hang":
             await asyncio.Event().wait()
         if self.mode == "fail":
             raise ProduceError("broker down")
-        self.sent.append((topic, key, event))
+        self.sent.extend(records)
 
     def ready(self) -> bool:
         return self.mode == "ack"
 
     def produce(self, *args: Any, **kwargs: Any) -> Future[None]:
-        raise AssertionError("the API must await acknowledgement via send_async")
+        raise AssertionError("the API must await acknowledgement via send_batch_async")
 
 
 def client_for(producer: RecordingProducer, **overrides: Any) -> TestClient:

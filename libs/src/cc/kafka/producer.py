@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, cast
 
@@ -116,16 +116,26 @@ class EventProducer:
                 else:
                     future.set_result(msg)
 
+        self._produce_with_backpressure(topic, key, value, headers, delivered)
+        return future
+
+    def _produce_with_backpressure(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, headers=cast(Any, headers), on_delivery=delivered
+                    topic, value=value, key=key, headers=cast(Any, headers), on_delivery=on_delivery
                 )
-                break
+                return
             except BufferError:
                 # local queue full: let the poll thread drain deliveries, then try again
                 self._producer.flush(0.1)
-        return future
 
     def produce_raw(
         self, topic: str, *, key: bytes | None, value: bytes | None, headers: Headers
@@ -142,6 +152,51 @@ class EventProducer:
     ) -> Message:
         """Produce one event and await the broker's acknowledgement."""
         return await asyncio.wrap_future(self.produce(topic, key, event, context=context))
+
+    async def send_batch_async(
+        self, records: Sequence[tuple[str, str, Event]], *, context: Context | None = None
+    ) -> None:
+        """Produce (topic, key, event) records and await until Kafka acknowledged every one.
+
+        One asyncio future for the whole batch (not one per message): the hot path of the
+        ingestor, where a webhook's alerts are acknowledged together. Raises ProduceError on the
+        first failure.
+        """
+        if not records:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        headers: Headers = [("cc-event-type", b"")]
+        inject(headers, context)
+        remaining = len(records)
+        lock = threading.Lock()
+
+        def settle(error: ProduceError | None) -> None:
+            if not done.done():
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            nonlocal remaining
+            topic = msg.topic() or ""
+            if err is not None:
+                self.metrics.failed.labels(topic).inc()
+                loop.call_soon_threadsafe(settle, ProduceError(f"{topic}: {err.str()}"))
+                return
+            self.metrics.delivered.labels(topic).inc()
+            with lock:
+                remaining -= 1
+                last = remaining == 0
+            if last:
+                loop.call_soon_threadsafe(settle, None)
+
+        for topic, key, event in records:
+            headers[0] = ("cc-event-type", event.SCHEMA.encode())
+            value = self.serde.encode(event, topic)
+            self._produce_with_backpressure(topic, key.encode(), value, list(headers), delivered)
+        await done
 
     def flush(self, timeout: float = 30.0) -> int:
         """Wait for queued messages; returns how many are still undelivered."""

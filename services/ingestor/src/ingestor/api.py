@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from cc.kafka import EventProducer
-from cc.platform.http import ops_router
+from cc.platform.http import NO_NATIVE_TELEMETRY, ops_router
 from ingestor.adapters.auth import SourceAuth
 from ingestor.config import Settings
 from ingestor.metrics import IngestMetrics
@@ -28,6 +28,7 @@ def create_app(settings: Settings, producer: EventProducer, registry: CollectorR
         version="0.1.0",
         description="Webhooks from Alertmanager, Argo CD and Prometheus into Kafka. "
         "2xx means Kafka holds the events; 503 means retry.",
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     metrics = IngestMetrics(registry)
     ctx = RouteContext(settings, producer, metrics)

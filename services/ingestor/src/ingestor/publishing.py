@@ -23,9 +23,8 @@ async def publish_all(
     On 503 some events may still land later; the sender retries and the deterministic event ids
     make the retry's copies duplicates that consumers skip.
     """
-    sends = [producer.send_async(topic, key, event) for topic, key, event in records]
     try:
-        await asyncio.wait_for(asyncio.gather(*sends), timeout_s)
+        await asyncio.wait_for(producer.send_batch_async(records), timeout_s)
     except (TimeoutError, ProduceError) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -34,7 +34,7 @@ class SourceAuth:
         self._tokens = [t.encode() for t in credentials.tokens]
         self._basic = [(u.encode(), p.encode()) for u, p in credentials.basic]
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         scheme, value = scheme.lower(), value.strip()
