@@ -52,8 +52,10 @@ test: setup  ## the whole suite: unit, integration on real servers, end to end
 unit: setup  ## unit tests only (no servers)
 	bash scripts/pytest-gate.sh -m "not kafka and not elasticsearch and not alertmanager and not e2e"
 
-bench: setup  ## benchmarks (starts Kafka)
+bench: setup  ## benchmarks (start Kafka; each prints its result beside a baseline of the same run)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/kafka_roundtrip.py
+	$(PY) bench/ingest/run.py
 
 run: setup  ## start everything and replay the demo scenario through it (Ctrl-C stops all)
 	$(PY) -m cc.testing.demo
