@@ -47,8 +47,14 @@ def payload(alerts: int) -> dict[str, Any]:
     items = [
         {
             "status": "firing",
-            "labels": {"alertname": "BenchAlert", "service": "checkout", "namespace": "shop",
-                       "severity": "warning", "pod": f"checkout-{i}", "cluster": "prod-eu-1"},
+            "labels": {
+                "alertname": "BenchAlert",
+                "service": "checkout",
+                "namespace": "shop",
+                "severity": "warning",
+                "pod": f"checkout-{i}",
+                "cluster": "prod-eu-1",
+            },
             "annotations": {"summary": f"bench alert {i}", "runbook_url": "https://runbooks/x"},
             "startsAt": "2026-11-26T11:05:58.482837889Z",
             "endsAt": "0001-01-01T00:00:00Z",
@@ -58,16 +64,35 @@ def payload(alerts: int) -> dict[str, Any]:
         for i in range(alerts)
     ]
     return {
-        "version": "4", "receiver": "bench", "status": "firing", "alerts": items,
-        "groupLabels": {"alertname": "BenchAlert"}, "commonLabels": {"alertname": "BenchAlert"},
-        "commonAnnotations": {}, "externalURL": "http://127.0.0.1:19095",
-        "groupKey": '{}:{alertname="BenchAlert"}', "truncatedAlerts": 0,
+        "version": "4",
+        "receiver": "bench",
+        "status": "firing",
+        "alerts": items,
+        "groupLabels": {"alertname": "BenchAlert"},
+        "commonLabels": {"alertname": "BenchAlert"},
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:19095",
+        "groupKey": '{}:{alertname="BenchAlert"}',
+        "truncatedAlerts": 0,
     }
 
 
 def start_noop(log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", "noop_app:app", "--host", "127.0.0.1",
-           "--port", str(NOOP_PORT), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "noop_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(NOOP_PORT),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(cmd, cwd=HERE, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -84,7 +109,10 @@ def wrk(url: str, body_file: Path, seconds: int) -> float:
     env = {**os.environ, "BENCH_PAYLOAD": str(body_file), "BENCH_TOKEN": TOKEN}
     out = subprocess.run(
         ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(HERE / "post.lua"), url],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"non-2xx answers during the run:\n{out}")
@@ -121,7 +149,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate-alerts", type=float, default=2000.0)
     args = parser.parse_args()
@@ -130,8 +160,13 @@ def main() -> int:
     endpoints = infra.up(["kafka"])
     ensure_topics(endpoints.kafka_bootstrap, all_topics(SERVICES))
     logs = ROOT / ".run" / "logs" / "bench"
-    env = {"CC_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap, "INGESTOR_HTTP_PORT": str(INGESTOR_PORT),
-           "INGESTOR_ALERTMANAGER_TOKEN": TOKEN, "OTEL_TRACES_EXPORTER": "none", "CC_LOG_LEVEL": "WARNING"}
+    env = {
+        "CC_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
+        "INGESTOR_HTTP_PORT": str(INGESTOR_PORT),
+        "INGESTOR_ALERTMANAGER_TOKEN": TOKEN,
+        "OTEL_TRACES_EXPORTER": "none",
+        "CC_LOG_LEVEL": "WARNING",
+    }
     ingestor = ServiceProcess("ingestor", INGESTOR_PORT, logs / "ingestor.log", env).start()
     noop = None
     results: dict[str, Any] = {"throughput": {}, "latency": {}}
@@ -147,12 +182,24 @@ def main() -> int:
                     wrk(f"{base}/webhooks/alertmanager", body, 2)
                     rps = wrk(f"{base}/webhooks/alertmanager", body, args.seconds)
                     results["throughput"][f"{name}/{size}"] = rps * size
-                    say(f"{name:8} {size:>3} alerts/payload: {rps:8.0f} req/s = {rps * size:9.0f} alerts/s")
+                    say(
+                        f"{name:8} {size:>3} alerts/payload: {rps:8.0f} req/s = {rps * size:9.0f} alerts/s"
+                    )
         body10 = json.dumps(payload(10)).encode()
         for name, base in targets.items():
-            lat = asyncio.run(fixed_rate(f"{base}/webhooks/alertmanager", body10, args.rate_alerts / 10, args.seconds))
-            results["latency"][name] = {"p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99), "n": len(lat)}
-            say(f"{name:8} at {args.rate_alerts:.0f} alerts/s: p50 {percentile(lat, 0.5):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms")
+            lat = asyncio.run(
+                fixed_rate(
+                    f"{base}/webhooks/alertmanager", body10, args.rate_alerts / 10, args.seconds
+                )
+            )
+            results["latency"][name] = {
+                "p50_ms": percentile(lat, 0.5),
+                "p99_ms": percentile(lat, 0.99),
+                "n": len(lat),
+            }
+            say(
+                f"{name:8} at {args.rate_alerts:.0f} alerts/s: p50 {percentile(lat, 0.5):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms"
+            )
     finally:
         ingestor.stop()
         if noop is not None:
@@ -172,8 +219,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     lat = results["latency"]
     print(f"\nfixed rate {args.rate_alerts:.0f} alerts/s (10-alert payloads), {args.seconds}s:")
     for name in ("ingestor", "noop"):
-        print(f"  {name:8} p50 {lat[name]['p50_ms']:.1f} ms  p99 {lat[name]['p99_ms']:.1f} ms  ({lat[name]['n']} requests)")
-    print("targets: >= 20,000 alerts/s with 10-alert payloads, >= 0.7x no-op, p99 < 50 ms at 2,000 alerts/s")
+        print(
+            f"  {name:8} p50 {lat[name]['p50_ms']:.1f} ms  p99 {lat[name]['p99_ms']:.1f} ms  ({lat[name]['n']} requests)"
+        )
+    print(
+        "targets: >= 20,000 alerts/s with 10-alert payloads, >= 0.7x no-op, p99 < 50 ms at 2,000 alerts/s"
+    )
     print(json.dumps({"bench": "ingest", **results}))
 
 

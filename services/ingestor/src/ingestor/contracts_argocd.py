@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+INT64_MAX = 2**63 - 1
+
 
 class Tolerant(BaseModel):
     """Extra fields allowed; a `null` value is treated as if the field were absent."""
@@ -118,7 +120,7 @@ class OperationState(Tolerant):
 class HistoryEntry(Tolerant):
     """One `app.status.history[]` entry: a completed sync (Argo CD records no health here)."""
 
-    id: int
+    id: int = Field(ge=0, le=INT64_MAX)  # an Avro long downstream
     revision: str = ""
     revisions: list[str] = Field(default_factory=list)
     deployed_at: datetime | None = Field(default=None, alias="deployedAt")

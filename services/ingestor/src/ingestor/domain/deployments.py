@@ -87,23 +87,35 @@ def initiator_of(app: Application, current: HistoryEntry | None) -> str | None:
     return None
 
 
-def fact_time(n: ArgoCDNotification) -> datetime | None:
-    """When the notified fact happened, from the Application itself (stable across re-sends)."""
+def transition_time(n: ArgoCDNotification) -> datetime | None:
+    """The time Argo CD recorded for the trigger's own transition, when it records one."""
     app = n.app
     op = app.status.operation_state
-    started = None if op is None else op.started_at
-    finished = None if op is None else op.finished_at
-    by_trigger = {
+    moment = {
         "on-created": app.metadata.creation_timestamp,
         "on-deleted": app.metadata.deletion_timestamp,
         "on-health-degraded": app.status.health.last_transition_time,
-        "on-sync-status-unknown": app.status.reconciled_at,
-        "on-sync-running": started,
-    }
-    for candidate in (by_trigger.get(n.trigger), finished, started, app.status.reconciled_at):
-        if candidate is not None:
-            return _utc(candidate)
-    return None
+        "on-sync-running": None if op is None else op.started_at,
+    }.get(n.trigger)
+    return None if moment is None else _utc(moment)
+
+
+def occurred_at(n: ArgoCDNotification, *, received_at: datetime) -> datetime:
+    """When the notified fact happened: the Application's own times first, receipt time last."""
+    status = n.app.status
+    op = status.operation_state
+    # sync status has no transition time: the reconciliation that saw "Unknown" is the closest
+    seen_unknown = status.reconciled_at if n.trigger == "on-sync-status-unknown" else None
+    candidates = (
+        transition_time(n),
+        seen_unknown,
+        None if op is None else op.finished_at,
+        None if op is None else op.started_at,
+        status.reconciled_at,
+        n.sent_at,  # fixed once rendered: Argo CD's HTTP retries re-send the same body
+    )
+    found = next((c for c in candidates if c is not None), received_at)
+    return _utc(found)
 
 
 def deployment_from_notification(
@@ -117,7 +129,8 @@ def deployment_from_notification(
     started = None if op is None or op.started_at is None else _utc(op.started_at)
     finished = None if op is None or op.finished_at is None else _utc(op.finished_at)
     phase = None if op is None else op.phase
-    happened = fact_time(n)
+    transition = transition_time(n)
+    # not sentAt nor reconciledAt: both change when Argo CD re-sends the same fact
     event_id = deterministic_id(
         "deployment-observed",
         app.metadata.namespace,
@@ -128,14 +141,14 @@ def deployment_from_notification(
         phase or "",
         "" if started is None else started.isoformat(),
         "" if finished is None else finished.isoformat(),
-        "" if happened is None else happened.isoformat(),
+        "" if transition is None else transition.isoformat(),
     )
-    # sentAt is fixed once rendered (Argo CD retries re-send the same body); receipt time is last
-    fallback = _utc(n.sent_at) if n.sent_at is not None else received_at.astimezone(UTC)
     destination = app.spec.destination
     commit = n.commit
     return DeploymentObserved(
-        metadata=new_metadata(SERVICE, occurred_at=happened or fallback, event_id=event_id),
+        metadata=new_metadata(
+            SERVICE, occurred_at=occurred_at(n, received_at=received_at), event_id=event_id
+        ),
         trigger=n.trigger,
         application=app.metadata.name,
         project=app.spec.project or "default",

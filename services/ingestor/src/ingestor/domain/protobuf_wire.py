@@ -112,7 +112,11 @@ def _time_series(
         if key == 0x12:  # samples = 2
             sample_at.append(pos)
         elif key == 0x0A:  # labels = 1
-            size, pos = read_varint(buf, pos)
+            size = buf[pos]
+            if size < 0x80:
+                pos += 1
+            else:
+                size, pos = read_varint(buf, pos)
             stop = _bounded(pos + size, end)
             raw = buf[pos:stop]
             pair = seen.get(raw)

@@ -33,9 +33,12 @@ NOT_ALLOWLISTED, NO_METRIC_NAME, NO_FLOAT_SAMPLES = (
 )
 SERIES_DROP_REASONS = (NOT_ALLOWLISTED, NO_METRIC_NAME, NO_FLOAT_SAMPLES)
 STALE_MARKER, NATIVE_HISTOGRAM = "stale_marker", "native_histogram"
+OUT_OF_RANGE = "timestamp_out_of_range"
 # Prometheus marks a series gone with this NaN; it is not a value a model can use
 STALE_NAN = struct.pack("<Q", 0x7FF0000000000002)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# what a datetime can hold: years 1 to 9999
+FIRST_MS, LAST_MS = -62_135_596_800_000, 253_402_300_799_999
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 OPERATORS = ("=~", "!~", "!=", "=")
 
@@ -165,8 +168,10 @@ def batches_from_request(
             dropped_series[reason] += 1
             dropped_samples[reason] += wire.sample_count + wire.histogram_count
             continue
-        samples = [s for s in wire.samples if not is_stale(s[1])]
-        dropped_samples[STALE_MARKER] += len(wire.samples) - len(samples)
+        fresh = [s for s in wire.samples if not is_stale(s[1])]
+        samples = [s for s in fresh if FIRST_MS <= s[0] <= LAST_MS]
+        dropped_samples[STALE_MARKER] += len(wire.samples) - len(fresh)
+        dropped_samples[OUT_OF_RANGE] += len(fresh) - len(samples)
         dropped_samples[NATIVE_HISTOGRAM] += wire.histogram_count
         if not samples:
             dropped_series[NO_FLOAT_SAMPLES] += 1
@@ -231,6 +236,7 @@ def event(name: str, chunk: Chunk) -> MetricSamplesReceived:
     latest = chunk[0][1][-1][0]
     for labels, samples in chunk:
         digest.update(repr(labels).encode())
+        digest.update(len(samples).to_bytes(4, "little"))
         digest.update(array("q", [t for t, _ in samples]).tobytes())
         latest = max(latest, samples[-1][0])
     series = [

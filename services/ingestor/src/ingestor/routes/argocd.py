@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Request, status
 
 from ingestor.adapters.auth import SourceAuth
-from ingestor.adapters.body import read_json_body
+from ingestor.adapters.body import openapi_body, read_json_body
 from ingestor.contracts_argocd import ArgoCDNotification
 from ingestor.domain.deployments import deployment_from_notification, is_catalog_trigger
 from ingestor.publishing import publish_all
@@ -38,6 +38,7 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
         summary="Argo CD notification (auth: bearer token or basic auth)",
         dependencies=[Depends(auth)],
         responses=REJECTIONS,  # type: ignore[arg-type]
+        openapi_extra=openapi_body(ArgoCDNotification),  # read raw: size limit first
     )
     async def argocd_webhook(request: Request) -> dict[str, object]:
         """One `DeploymentObserved`; 202 once Kafka holds it. Unknown triggers are accepted."""
