@@ -529,10 +529,13 @@ def test_without_an_allow_list_everything_is_dropped_and_counted(
 ) -> None:
     monkeypatch.delenv(ALLOWLIST_ENV, raising=False)
     producer = RecordingProducer()
-    response = client_for(producer).post("/api/v1/write", content=PROMETHEUS_BODY, headers=HEADERS)
+    client = client_for(producer)
+    response = client.post("/api/v1/write", content=PROMETHEUS_BODY, headers=HEADERS)
     assert response.status_code == 204
     assert response.headers[DROPPED_HEADER].startswith("not_allowlisted=9,")
     assert producer.sent == []
+    metrics = client.get("/metrics").text
+    assert 'cc_ingest_series_total{outcome="not_allowlisted"} 9.0' in metrics
 
 
 def test_an_invalid_allow_list_stops_the_app_from_starting(

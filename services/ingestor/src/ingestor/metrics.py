@@ -24,6 +24,18 @@ class IngestMetrics:
             ["source"],
             registry=registry,
         )
+        self.series = Counter(
+            "cc_ingest_series_total",
+            "remote_write series by outcome: forwarded, or dropped and why (allow-list etc.)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.samples = Counter(
+            "cc_ingest_samples_total",
+            "remote_write samples by outcome: forwarded, or dropped and why",
+            ["outcome"],
+            registry=registry,
+        )
         self.truncated = Counter(
             "cc_ingest_truncated_alerts_total",
             "Alerts Alertmanager left out (max_alerts): they never arrive",

@@ -115,6 +115,12 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
                 retry_after_s=ctx.settings.retry_after_s,
             )
         ctx.accepted(SOURCE, len(batches.events))
+        ctx.metrics.series.labels("forwarded").inc(tally.accepted_series)
+        ctx.metrics.samples.labels("forwarded").inc(tally.accepted_samples)
+        for reason, n in tally.dropped_series.items():
+            ctx.metrics.series.labels(reason).inc(n)
+        for reason, n in tally.dropped_samples.items():
+            ctx.metrics.samples.labels(reason).inc(n)
         dropped = ", ".join(f"{r}={tally.dropped_series.get(r, 0)}" for r in SERIES_DROP_REASONS)
         return Response(status_code=status.HTTP_204_NO_CONTENT, headers={DROPPED_HEADER: dropped})
 
