@@ -36,6 +36,11 @@ class IngestMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.unknown_triggers = Counter(
+            "cc_ingest_argocd_unknown_triggers_total",
+            "Argo CD notifications with a trigger outside the catalog (accepted, labelled)",
+            registry=registry,
+        )
         self.truncated = Counter(
             "cc_ingest_truncated_alerts_total",
             "Alerts Alertmanager left out (max_alerts): they never arrive",

@@ -1,25 +1,24 @@
-"""Generic JSON webhook: a mapping of field paths turns any tool's body into AlertReceived events."""
+"""Generic JSON webhook: a mapping of field paths turns a tool's body into AlertReceived events."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, model_validator
+from typing import Any, Literal
 
 from cc.events import AlertReceived, deterministic_id, new_metadata
 
 SERVICE = "ingestor"
-MAX_ERRORS = 50  # enough to fix a template; bounded so a huge bad body gives a small answer
+MAX_ERRORS = 50  # enough to fix a template; bounded so a huge bad body gets a small answer
 Loc = tuple[str | int, ...]
 Status = Literal["firing", "resolved"]
+TimeFormat = Literal["rfc3339", "unix_seconds", "unix_millis"]
 _STEP = r"\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\[\"[^\"]*\"\]|\['[^']*'\]"
 _PATH = re.compile(rf"(\$\$?)((?:{_STEP})*)(\.\*)?")
-_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING = object()
@@ -35,154 +34,73 @@ class JsonPath:
     all_keys: bool
 
 
-def parse_path(text: str) -> JsonPath:
+def parse_path(text: object) -> JsonPath:
     """`$.a.b`, `$.a[0].b`, `$["odd key"]`, `$$.envelope`, `$.labels.*`; ValueError otherwise."""
-    match = _PATH.fullmatch(text.strip()) if isinstance(text, str) else None
-    if match is None:
+    if not isinstance(text, str) or (match := _PATH.fullmatch(text.strip())) is None:
         raise ValueError(f"{text!r} is not a path like $.a.b, $.a[0].b, $['odd key'] or $.labels.*")
     steps: list[str | int] = []
     for step in re.findall(_STEP, match.group(2)):
         if step.startswith("."):
             steps.append(step[1:])
-        elif step[1].isdigit():
-            steps.append(int(step[1:-1]))
         else:
-            steps.append(step[2:-2])
-    return JsonPath(text.strip(), match.group(1) == "$$", tuple(steps), match.group(3) is not None)
+            steps.append(int(step[1:-1]) if step[1].isdigit() else step[2:-2])
+    return JsonPath(text.strip(), match.group(1) == "$$", tuple(steps), bool(match.group(3)))
 
 
-def _scalar_path(text: Any) -> JsonPath:
-    path = parse_path(text)
-    if path.all_keys:
-        raise ValueError(f"{path.text}: `.*` is only for objects listed under labels/annotations `from`")
-    return path
-
-
-def _object_path(text: Any) -> JsonPath:
-    if not (path := parse_path(text)).all_keys:
-        raise ValueError(f"{path.text}: an object to copy must end in `.*` (e.g. $.labels.*)")
-    return path
-
-
-def _alerts_path(text: Any) -> JsonPath:
-    if (path := _scalar_path(text)).from_body:
-        raise ValueError("`alerts` is always read from the body: write $ or $.list")
-    return path
-
-
-def _label_name(name: str) -> str:
-    if not _LABEL_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a label name ([A-Za-z_][A-Za-z0-9_]*)")
-    if name == "alertname":
-        raise ValueError("label `alertname` always comes from the `alertname` field")
-    return name
-
-
-ScalarPath = Annotated[JsonPath, PlainValidator(_scalar_path)]
-ObjectPath = Annotated[JsonPath, PlainValidator(_object_path)]
-LabelName = Annotated[str, AfterValidator(_label_name)]
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _path_shorthand(cls, data: Any) -> Any:
-        return {"path": data} if isinstance(data, str) else data
-
-
-class FieldSpec(_Spec):
+@dataclass(frozen=True, kw_only=True)
+class FieldSpec:
     """Where a value is; `optional` allows it absent; `extract` keeps a regex's first group."""
 
-    path: ScalarPath
+    path: JsonPath
     optional: bool = False
     extract: re.Pattern[str] | None = None
-
-    @model_validator(mode="after")
-    def _extract_has_a_group(self) -> FieldSpec:
-        if self.extract is not None and self.extract.groups < 1:
-            raise ValueError("extract needs a capture group, e.g. '^\\[[^]]*\\] (.*)$'")
-        return self
+    time_format: TimeFormat = "rfc3339"  # read for starts_at and ends_at only
 
 
-class TimeSpec(FieldSpec):
-    """A timestamp and its format."""
+@dataclass(frozen=True, kw_only=True)
+class StatusSpec(FieldSpec):
+    """The tool's state value -> firing/resolved; `default` for absent or unlisted values."""
 
-    format: Literal["rfc3339", "unix_seconds", "unix_millis"] = "rfc3339"
-
-
-class StatusSpec(_Spec):
-    """The tool's state value -> firing/resolved; `default` for values not in the map."""
-
-    path: ScalarPath
-    map: dict[str, Status] = Field(default_factory=dict)
+    values: Mapping[str, Status] = field(default_factory=dict)
     default: Status | None = None
 
 
-class ObjectSource(_Spec):
-    """An object whose every key becomes a label or annotation."""
+@dataclass(frozen=True, kw_only=True)
+class KeyValues:
+    """Labels or annotations: every key of objects (`.*` paths), then single entries."""
 
-    path: ObjectPath
-    optional: bool = False
-
-
-class KeyValues(BaseModel):
-    """Labels or annotations: objects copied whole (`from`), then single entries (`set`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    copy_from: tuple[ObjectSource, ...] = Field(default=(), alias="from")
-    entries: dict[str, FieldSpec] = Field(default_factory=dict, alias="set")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_shorthand(cls, data: Any) -> Any:
-        if isinstance(data, str | list):
-            data = {"from": data}
-        if isinstance(data, dict) and isinstance(data.get("from"), str):
-            data = {**data, "from": [data["from"]]}
-        return data
+    copy_from: tuple[FieldSpec, ...] = ()
+    entries: tuple[tuple[str, FieldSpec], ...] = ()
 
 
-class LabelValues(KeyValues):
-    """Labels: names must be Prometheus label names."""
+@dataclass(frozen=True, kw_only=True)
+class AlertMapping:
+    """How one tool's webhook body becomes alerts (format: deploy/generic-webhooks/README.md)."""
 
-    entries: dict[LabelName, FieldSpec] = Field(default_factory=dict, alias="set")
-
-
-class AlertMapping(BaseModel):
-    """How one tool's webhook body becomes alerts (see deploy/generic-webhooks/README.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    alerts: Annotated[JsonPath, PlainValidator(_alerts_path)]
+    name: str
+    alerts: JsonPath
     alertname: FieldSpec
     status: StatusSpec
-    starts_at: Annotated[TimeSpec, AfterValidator(lambda t: _required(t, "starts_at"))]
-    ends_at: TimeSpec | None = None
+    starts_at: FieldSpec
+    ends_at: FieldSpec | None = None
     generator_url: FieldSpec | None = None
     fingerprint: FieldSpec | None = None
-    labels: LabelValues = LabelValues()
+    labels: KeyValues = KeyValues()
     annotations: KeyValues = KeyValues()
-    labels_static: dict[LabelName, str] = Field(default_factory=dict)
-
-
-def _required(spec: TimeSpec, name: str) -> TimeSpec:
-    if spec.optional:
-        raise ValueError(f"{name} cannot be optional: every alert state needs its start time")
-    return spec
+    labels_static: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """What failed, where in the body (`loc` relative to the body root)."""
+    """What failed and where, `loc` counted from the body's root."""
 
     loc: Loc
     msg: str
     type: str
 
 
-class UnmappableBody(ValueError):
-    """The body does not fit the mapping; nothing of it may be published."""
+class UnmappableBodyError(ValueError):
+    """The body does not fit the mapping; none of it may be published."""
 
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(f"{len(errors)} field(s) could not be mapped")
@@ -198,37 +116,168 @@ def label_fingerprint(labels: dict[str, str]) -> str:
     return f"{digest:016x}"
 
 
-def parse_time(value: Any, fmt: str) -> datetime:
-    """An aware UTC datetime from RFC 3339 text or unix seconds/millis; ValueError otherwise."""
+def parse_time(text: str, fmt: str) -> datetime:
+    """An aware UTC datetime from RFC 3339 or unix seconds/millis text; ValueError otherwise."""
     if fmt == "rfc3339":
-        match = _RFC3339.fullmatch(value.strip()) if isinstance(value, str) else None
-        if match is None:
-            raise ValueError(f"expected an RFC 3339 time with an offset, got {value!r}")
-        text, fraction = match.group(0), match.group(1) or ""
-        if fraction:  # Go sends nanoseconds; datetime keeps microseconds
-            text = text[: match.start(1)] + fraction[:7].ljust(7, "0") + text[match.end(1) :]
-        return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
-    number = _number(value)
-    if number is None:
-        raise ValueError(f"expected a number of {fmt.removeprefix('unix_')}, got {value!r}")
-    try:
+        if (match := _RFC3339.fullmatch(text.strip())) is None:
+            raise ValueError(f"expected an RFC 3339 time with an offset, got {text!r}")
+        value, fraction = match.group(0), match.group(1) or ""
+        if fraction:  # Go sends nanoseconds; datetime holds microseconds
+            value = value[: match.start(1)] + fraction[:7].ljust(7, "0") + value[match.end(1) :]
+        try:
+            return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{text!r} is not a valid time: {exc}") from exc
+    try:  # integers stay exact (no float rounding of millis); templating tools quote numbers
+        number = int(text) if text.strip().lstrip("-").isdigit() else float(text)
+        if not math.isfinite(number):
+            raise ValueError(number)
         if fmt == "unix_millis":
             return _EPOCH + timedelta(milliseconds=number)
         return _EPOCH + timedelta(seconds=number)
-    except OverflowError as exc:
-        raise ValueError(f"{value!r} is out of range for {fmt}") from exc
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"expected {fmt.replace('_', ' ')}, got {text!r}") from exc
 
 
-def _number(value: Any) -> int | float | None:
-    """JSON numbers and numeric strings (templated tools quote them); ints stay exact."""
-    if isinstance(value, str):
+def alerts_from_body(mapping: AlertMapping, body: Any) -> list[AlertReceived]:
+    """One AlertReceived per alert of the body, or UnmappableBodyError naming every failed field."""
+    reader = _Reader(body)
+    events = [reader.event(mapping, item) for item in reader.alerts(mapping.alerts)]
+    if reader.errors:  # a `$$` path fails once per alert: report it once
+        raise UnmappableBodyError(list(dict.fromkeys(reader.errors))[:MAX_ERRORS])
+    return [event for event in events if event is not None]
+
+
+class _Reader:
+    """Evaluates paths against one body, collecting every error instead of stopping at one."""
+
+    def __init__(self, body: Any) -> None:
+        self.body, self.alert = body, body
+        self.alert_loc: Loc = ()
+        self.errors: list[FieldError] = []
+
+    def get(self, path: JsonPath) -> tuple[Any, Loc]:
+        # null and "" count as absent: templating tools send them for unset variables
+        node, base = (self.body, ()) if path.from_body else (self.alert, self.alert_loc)
+        for step in path.steps:
+            listed = isinstance(step, int) and isinstance(node, list) and step < len(node)
+            if listed or (isinstance(step, str) and isinstance(node, dict) and step in node):
+                node = node[step]
+            else:
+                node = _MISSING
+                break
+        return (_MISSING if node is None or node == "" else node), (*base, *path.steps)
+
+    def alerts(self, path: JsonPath) -> list[tuple[Loc, Any]]:
+        """A list's items, or the one alert object the path names (`$`: the whole body)."""
+        found, loc = self.get(path)
+        items = list(enumerate(found)) if isinstance(found, list) else [(None, found)]
+        alerts = []
+        for index, item in items:
+            at = loc if index is None else (*loc, index)
+            if isinstance(item, dict):
+                alerts.append((at, item))
+            elif item is _MISSING:
+                self.fail(at, "field required", "missing")
+            else:
+                self.fail(at, "expected an alert object or a list of them", "type")
+        return alerts
+
+    def fail(self, loc: Loc, msg: str, kind: str) -> None:
+        self.errors.append(FieldError(loc, msg, kind))
+
+    def text(self, spec: FieldSpec | None, required: bool | None = None) -> tuple[str | None, Loc]:
+        """A scalar as text after `extract`; None when absent (an error unless optional)."""
+        if spec is None:
+            return None, ()
+        value, loc = self.get(spec.path)
+        if isinstance(value, dict | list):
+            self.fail(loc, "expected a string or a number", "type")
+        elif value is _MISSING and (not spec.optional if required is None else required):
+            self.fail(loc, "field required", "missing")
+        elif value is not _MISSING:
+            text = _as_text(value)
+            found = spec.extract.search(text) if spec.extract else None
+            return (text if found is None else found.group(1) or ""), loc
+        return None, loc
+
+    def time(self, spec: FieldSpec | None, required: bool | None = None) -> datetime | None:
+        text, loc = self.text(spec, required)
+        if text is None or spec is None:
+            return None
         try:
-            value = int(value.strip())
-        except ValueError:
-            try:
-                value = float(value.strip())
-            except ValueError:
-                return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value if isinstance(value, int) or math.isfinite(value) else None
+            return parse_time(text, spec.time_format)
+        except ValueError as exc:
+            self.fail(loc, str(exc), "time")
+            return None
+
+    def status(self, spec: StatusSpec) -> Status | None:
+        before = len(self.errors)
+        text, loc = self.text(spec, required=False)
+        known: dict[str, Status] = {"firing": "firing", "resolved": "resolved", **spec.values}
+        if text is not None and text in known:
+            return known[text]
+        if spec.default is None and len(self.errors) == before:
+            if text is None:
+                self.fail(loc, "field required", "missing")
+            else:
+                self.fail(loc, f"{text!r} is not in the status map ({', '.join(known)})", "status")
+        return spec.default
+
+    def pairs(self, spec: KeyValues) -> dict[str, str]:
+        """`from` objects in order, then `set` entries; an empty or null value drops the key."""
+        out: dict[str, str] = {}
+        for source in spec.copy_from:
+            value, loc = self.get(source.path)
+            if not isinstance(value, dict):
+                if value is not _MISSING or not source.optional:  # a typo must not drop labels
+                    self.fail(loc, "expected an object", "missing" if value is _MISSING else "type")
+                continue
+            for key, item in value.items():
+                try:
+                    out[key] = "" if item is None else _as_text(item)
+                except RecursionError:  # orjson reads deeper nesting than json.dumps writes
+                    self.fail((*loc, key), "nested too deep to become text", "type")
+        for key, entry in spec.entries:
+            out[key] = self.text(entry)[0] or ""
+        return {k: v for k, v in out.items() if v != ""}
+
+    def event(self, mapping: AlertMapping, item: tuple[Loc, Any]) -> AlertReceived | None:
+        """The alert at `item`, or None when any of its fields failed (errors recorded)."""
+        self.alert_loc, self.alert = item
+        before = len(self.errors)
+        labels = {**self.pairs(mapping.labels), **mapping.labels_static}
+        if alertname := self.text(mapping.alertname)[0]:
+            labels["alertname"] = alertname  # as in Alertmanager, the name is a label too
+        status, starts = self.status(mapping.status), self.time(mapping.starts_at, required=True)
+        # an end means nothing while firing; Go's zero time and the epoch mean "not ended"
+        ends = self.time(mapping.ends_at) if status == "resolved" else None
+        ends = None if ends is None or ends.year == 1 or ends == _EPOCH else ends
+        fingerprint = self.text(mapping.fingerprint)[0] or label_fingerprint(labels)
+        url, annotations = self.text(mapping.generator_url)[0], self.pairs(mapping.annotations)
+        if len(self.errors) > before or status is None or starts is None:
+            return None
+        until = "" if ends is None else ends.isoformat()
+        event_id = deterministic_id(
+            "alert-received", mapping.name, fingerprint, status, starts.isoformat(), until
+        )
+        return AlertReceived(
+            # the fact's own time keeps redeliveries identical, whenever they arrive
+            metadata=new_metadata(SERVICE, occurred_at=ends or starts, event_id=event_id),
+            source=mapping.name,
+            fingerprint=fingerprint,
+            status=status,
+            alertname=labels.get("alertname", ""),
+            labels=labels,
+            annotations=annotations,
+            starts_at=starts,
+            ends_at=ends,
+            generator_url=url or "",
+        )
+
+
+def _as_text(value: Any) -> str:
+    """Strings as they are; numbers, booleans and nested values as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -64,6 +64,8 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
                 retry_after_s=ctx.settings.retry_after_s,
             )
         ctx.accepted(SOURCE, 1)
+        if not known:
+            ctx.metrics.unknown_triggers.inc()
         return {
             "accepted": 1,
             "event_ids": [event.metadata.event_id],
