@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 ReadinessCheck = Callable[[], bool]
 # FastAPI's own OpenTelemetry instrumentation makes ~5 spans per request (about half of a
@@ -39,9 +41,19 @@ def ops_router(registry: CollectorRegistry, checks: dict[str, ReadinessCheck]) -
 
     @router.get("/metrics", summary="Prometheus metrics (no auth)")
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics_registry(registry)), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def metrics_registry(registry: CollectorRegistry) -> CollectorRegistry:
+    """This process's registry, or, with several worker processes behind one port
+    (PROMETHEUS_MULTIPROC_DIR set), all workers' metrics added up."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return registry
+    combined = CollectorRegistry()
+    MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+    return combined
 
 
 def ops_app(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -12,6 +16,17 @@ from ingestor.api import create_app
 from ingestor.config import Settings
 
 SERVICE = "ingestor"
+
+
+def share_metrics_between_workers() -> None:
+    """Workers are separate processes: prometheus_client's multiprocess mode lets /metrics,
+    answered by any one of them, add up all of them (the workers inherit the variable)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="ingestor-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()  # counts of an earlier run must not add to this one
 
 
 def app_factory() -> FastAPI:
@@ -29,6 +44,8 @@ def app_factory() -> FastAPI:
 def cli() -> None:
     """Serve the webhooks until SIGTERM (uvicorn drains in-flight requests first)."""
     settings = Settings()
+    if settings.workers > 1:
+        share_metrics_between_workers()
     uvicorn.run(
         "ingestor.main:app_factory",
         factory=True,
