@@ -154,6 +154,7 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate-alerts", type=float, default=2000.0)
+    parser.add_argument("--workers", type=int, default=1, help="ingestor worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does it)")
@@ -163,7 +164,7 @@ def main() -> int:
     env = {
         "CC_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         "INGESTOR_HTTP_PORT": str(INGESTOR_PORT),
-        "INGESTOR_ALERTMANAGER_TOKEN": TOKEN,
+        "INGESTOR_ALERTMANAGER_TOKEN": TOKEN, "INGESTOR_WORKERS": str(args.workers),
         "OTEL_TRACES_EXPORTER": "none",
         "CC_LOG_LEVEL": "WARNING",
     }
@@ -217,6 +218,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         i, n = t[f"ingestor/{size}"], t[f"noop/{size}"]
         print(f"{size:>14} | {i:>17,.0f} | {n:>14,.0f} | {i / n:.2f}")
     lat = results["latency"]
+    print(f"(ingestor with {args.workers} worker process(es); the baseline with 1)")
     print(f"\nfixed rate {args.rate_alerts:.0f} alerts/s (10-alert payloads), {args.seconds}s:")
     for name in ("ingestor", "noop"):
         print(
