@@ -109,15 +109,22 @@ def load(directory: Path | None = None) -> dict[str, LoadedSchema]:
     for full, (path, doc) in raw.items():
         expanded = expand(doc, raw)
         parsed = parse(expanded)
-        canonical = to_parsing_canonical_form(parsed)
+        canonical = to_parsing_canonical_form(
+            parse_schema(expanded, _write_hint=False, _force=True)
+        )
         fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
         loaded[full] = LoadedSchema(full, path, expanded, parsed, canonical, fp)
     return loaded
 
 
 def parse(doc: dict[str, Any]) -> dict[str, Any]:
-    """fastavro's parse, typed for a record schema."""
-    parsed: dict[str, Any] = parse_schema(doc, _write_hint=False, _force=True)  # type: ignore[assignment]
+    """fastavro's parse, typed for a record schema.
+
+    The result carries fastavro's "already parsed" marker: without it, every
+    `schemaless_writer`/`reader` call parses the schema again (encode 23 -> 13.5 us per
+    AlertReceived, measured).
+    """
+    parsed: dict[str, Any] = parse_schema(doc, _force=True)  # type: ignore[assignment]
     return parsed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
 import time
@@ -169,6 +170,7 @@ class EventProducer:
         headers: Headers = [("cc-event-type", b"")]
         inject(headers, context)
         remaining = len(records)
+        per_topic = collections.Counter(topic for topic, _, _ in records)
         lock = threading.Lock()
 
         def settle(error: ProduceError | None) -> None:
@@ -179,17 +181,19 @@ class EventProducer:
                     done.set_exception(error)
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
+            # runs in the poll thread for every message: keep it to the bare minimum
             nonlocal remaining
-            topic = msg.topic() or ""
             if err is not None:
+                topic = msg.topic() or ""
                 self.metrics.failed.labels(topic).inc()
                 loop.call_soon_threadsafe(settle, ProduceError(f"{topic}: {err.str()}"))
                 return
-            self.metrics.delivered.labels(topic).inc()
             with lock:
                 remaining -= 1
                 last = remaining == 0
             if last:
+                for topic, count in per_topic.items():
+                    self.metrics.delivered.labels(topic).inc(count)
                 loop.call_soon_threadsafe(settle, None)
 
         for topic, key, event in records:
