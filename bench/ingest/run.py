@@ -164,7 +164,8 @@ def main() -> int:
     env = {
         "CC_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         "INGESTOR_HTTP_PORT": str(INGESTOR_PORT),
-        "INGESTOR_ALERTMANAGER_TOKEN": TOKEN, "INGESTOR_WORKERS": str(args.workers),
+        "INGESTOR_ALERTMANAGER_TOKEN": TOKEN,
+        "INGESTOR_WORKERS": str(args.workers),
         "OTEL_TRACES_EXPORTER": "none",
         "CC_LOG_LEVEL": "WARNING",
     }

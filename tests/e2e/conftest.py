@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cc.kafka import load_topics
 from cc.testing import infra
 from cc.testing.fake_slack import FakeSlack
+from cc.testing.groups import start_at_end
 from cc.testing.otlp_receiver import OtlpReceiver
 from cc.testing.processes import ServiceProcess
 from tests.conftest import E2E_INGESTOR_PORT, E2E_TOKEN
@@ -63,10 +66,18 @@ def services(
 ) -> Iterator[dict[str, ServiceProcess]]:
     """The five services, running until the end of the session."""
     env = service_env(endpoints, slack, otlp)
+    session = uuid.uuid4().hex[:8]
+    topics = [spec.name for spec in load_topics()]
     running: dict[str, ServiceProcess] = {}
     try:
         for name in PORTS:
-            running[name] = ServiceProcess(name, PORTS[name], LOG_DIR / f"{name}.log", env).start()
+            # fresh groups that begin at "now": earlier runs' data on the broker is not replayed
+            group = f"e2e-{session}-{name}"
+            start_at_end(endpoints.kafka_bootstrap, group, topics)
+            service_env_ = {**env, "CC_CONSUMER_GROUP": group}
+            running[name] = ServiceProcess(
+                name, PORTS[name], LOG_DIR / f"{name}.log", service_env_
+            ).start()
         for process in running.values():
             process.wait_ready()
         yield running

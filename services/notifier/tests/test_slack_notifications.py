@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from cc.events import NotificationSent
 from cc.kafka import RetryableError
-from cc.testing.events import incident_opened, received
+from cc.testing.events import T0, incident_opened, received
 from cc.testing.fake_slack import FakeSlack
 from notifier.adapters.slack import SlackWebhookSender
+from notifier.config import Settings
 from notifier.domain.messages import HEADER_TEXT_MAX, incident_opened_message
 from notifier.handlers import SENT, Notifier
+from notifier.main import default_routing
 from notifier.ports import Delivery
 
 
@@ -24,11 +28,26 @@ class RecordingSender:
         return Delivery(True, 1, "HTTP 200 ok")
 
 
+class RecordingLog:
+    def __init__(self) -> None:
+        self.records: list[NotificationSent] = []
+
+    def record(self, event: NotificationSent) -> None:
+        self.records.append(event)
+
+
 def test_a_new_incident_is_announced_once() -> None:
     sender = RecordingSender()
-    notifier = Notifier(sender, destination="#incidents")
-    [out] = notifier.on_incident_opened(received(incident_opened()))
-    assert notifier.on_incident_opened(received(incident_opened())) == []
+    routing = default_routing(Settings(slack_webhook_url=SecretStr("http://x")))
+    notifier = Notifier(
+        {"#incidents": sender},
+        routing,
+        delivery_log=RecordingLog(),
+        known={},
+        clock=lambda: T0,
+    )
+    [out] = notifier.on_event(received(incident_opened()))
+    assert notifier.on_event(received(incident_opened())) == []
     assert len(sender.payloads) == 1
     assert out.topic == SENT
     assert out.event.status == "delivered"

@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 
 from cc.kafka.topics import SERVICES as ALL_SERVICES
-from cc.kafka.topics import all_topics, ensure_topics
+from cc.kafka.topics import all_topics, ensure_topics, load_topics
 from cc.testing import audit, infra
 from cc.testing.fake_slack import FakeSlack
+from cc.testing.groups import start_at_end
 from cc.testing.otlp_receiver import OtlpReceiver, Span
 from cc.testing.processes import ServiceProcess
 
@@ -144,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         am_webhook_token=TOKEN,
     )
     ensure_topics(endpoints.kafka_bootstrap, all_topics(ALL_SERVICES))
+    # the services' groups begin at "now": test data left on this local broker is not replayed
+    topics = [spec.name for spec in load_topics()]
+    for service in PORTS:
+        start_at_end(endpoints.kafka_bootstrap, service, topics)
+    say("consumer groups start at the end of the topics (earlier local data is not replayed)")
     LOGS.mkdir(parents=True, exist_ok=True)
     trace_log = (LOGS / "traces.jsonl").open("a")
     services: list[ServiceProcess] = []

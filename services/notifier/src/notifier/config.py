@@ -1,5 +1,7 @@
 """Settings of the notifier (env prefix NOTIFIER_, shared CC_* for Kafka)."""
 
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -21,3 +23,11 @@ class Settings(ServiceSettings):
     """Attempts per message before it is recorded as failed (429s honour Retry-After)."""
     slack_timeout_s: float = 10.0
     """HTTP timeout per attempt."""
+    slack_rate_per_s: float = 1.0
+    """Client-side limit of the default Slack destination (messages a second)."""
+    slack_burst: float = 20.0
+    """Messages the default Slack destination may send at once (Slack allows short bursts)."""
+    routing_file: Path | None = None
+    """Routing rules (YAML); unset: every IncidentOpened to the one Slack webhook."""
+    delivery_log_timeout_s: float = 120.0
+    """Longest start-up read of the delivery log before giving up (the service then exits)."""
