@@ -7,7 +7,30 @@ them begin with "now", deterministically (no race with partition assignment).
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, TopicPartition
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+# Right after topics are created on a fresh broker, leaders are still being elected.
+TRANSIENT = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT,
+}
+
+
+def high_watermark(consumer: Consumer, topic: str, partition: int, timeout: float = 30.0) -> int:
+    """The partition's end offset, retrying while its leader is being elected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return int(high)
+        except KafkaException as exc:
+            if exc.args[0].code() not in TRANSIENT or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # leader election has no event a client can wait on
 
 
 def start_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
