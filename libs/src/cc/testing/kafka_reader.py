@@ -9,6 +9,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, TopicPartition
 
 from cc.events import Event, SingleObjectSerde
+from cc.testing.groups import high_watermark
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
