@@ -43,9 +43,7 @@ def start_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
         offsets = []
         for topic in topics:
             for partition in metadata.topics[topic].partitions:
-                _, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10
-                )
+                high = high_watermark(consumer, topic, partition)
                 offsets.append(TopicPartition(topic, partition, high))
         if offsets:
             consumer.commit(offsets=offsets, asynchronous=False)
