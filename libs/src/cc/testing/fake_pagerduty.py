@@ -12,11 +12,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
-from cc.testing.local_server import LocalServer
+from cc.testing.local_server import LocalServer, Reply
 
 ENQUEUE_PATH = "/v2/enqueue"
 DEFAULT_ROUTING_KEY = "commandcenterlocalroutingkey0000"  # 32 chars, like a real integration key
@@ -180,6 +178,21 @@ class FakePagerDuty(LocalServer):
                 raise TimeoutError(f"expected {count} PagerDuty events in {timeout}s, {got}")
             return [dict(e) for e in self._events]
 
+    log_name = "fake_pagerduty"
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        """Control endpoints under /_test/, the Events API, 404 otherwise (no Retry-After:
+        §6 documents none, even on 429)."""
+        if path.startswith("/_test/"):
+            status, obj = self.handle_control(method, path, raw)
+        elif method == "POST" and path == ENQUEUE_PATH:
+            status, obj = self.handle_enqueue(raw)
+        else:
+            status, obj = 404, {"status": "not found", "message": "Not Found", "errors": []}
+        # The routing key is a credential: it is never written to the log line.
+        log = {"path": path, "errors": obj.get("errors", []) if status >= 400 else []}
+        return Reply(status, json.dumps(obj).encode(), log=log)
+
     def handle_enqueue(self, raw: bytes) -> tuple[int, dict[str, Any]]:
         """Answer one ``POST /v2/enqueue``: (status, JSON body)."""
         with self._cond:
@@ -256,40 +269,6 @@ class FakePagerDuty(LocalServer):
         except (ValueError, KeyError, TypeError) as exc:
             return 400, {"ok": False, "error": f"bad fail-next spec: {exc}"}
         return 200, {"ok": True}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
-    app: FakePagerDuty  # set on the per-server subclass made in LocalServer.start()
-
-    def _dispatch(self) -> None:
-        method, path = self.command, urlsplit(self.path).path
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if path.startswith("/_test/"):
-            status, obj = self.app.handle_control(method, path, raw)
-        elif method == "POST" and path == ENQUEUE_PATH:
-            status, obj = self.app.handle_enqueue(raw)
-        else:
-            status, obj = 404, {"status": "not found", "message": "Not Found", "errors": []}
-        # The routing key is a credential: it is never written to the log line.
-        line = {"ts": time.time(), "svc": "fake_pagerduty", "method": method, "path": path}
-        line |= {"status": status, "errors": obj.get("errors", []) if status >= 400 else []}
-        sys.stderr.write(json.dumps(line) + "\n")  # before answering, so clients can't outrun it
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()  # no Retry-After: §6 documents none, even on 429
-        self.wfile.write(data)
-
-    do_GET = do_POST = _dispatch  # noqa: N815 - the names http.server dispatches on
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default access log; `_dispatch` writes a JSON line instead."""
-
-
-FakePagerDuty.handler_class = _Handler
 
 
 def main(argv: list[str] | None = None) -> int:

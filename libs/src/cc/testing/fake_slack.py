@@ -12,11 +12,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
-from cc.testing.local_server import LocalServer
+from cc.testing.local_server import LocalServer, Reply
 
 DEFAULT_WEBHOOK_PATH = "/services/T000/B000/XXXXXXXX"
 MAX_BLOCKS = 50
@@ -158,6 +156,22 @@ class FakeSlack(LocalServer):
                 raise TimeoutError(f"expected {count} Slack messages in {timeout}s, {got}")
             return [dict(r) for r in self._received]
 
+    log_name = "fake_slack"
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        """Control endpoints under /_test/, webhook POSTs, 404 otherwise."""
+        if path.startswith("/_test/"):
+            status, obj = self.handle_control(method, path, raw)
+            return Reply(status, json.dumps(obj).encode(), log={"path": path, "error": ""})
+        retry_after = 0
+        if method == "POST":
+            status, body, retry_after = self.handle_webhook(path, headers, raw)
+        else:
+            status, body = 404, "no_service"
+        log = {"path": _SECRET.sub(r"\1***", path), "error": "" if status == 200 else body}
+        extra = {"Retry-After": str(retry_after)} if retry_after else {}
+        return Reply(status, body.encode(), "text/plain", extra, log)
+
     def handle_webhook(
         self, path: str, headers: Mapping[str, str], raw: bytes
     ) -> tuple[int, str, int]:
@@ -214,44 +228,6 @@ class FakeSlack(LocalServer):
         else:
             return 404, {"ok": False, "error": "unknown test endpoint"}
         return 200, {"ok": True}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
-    app: FakeSlack  # set on the per-server subclass made in FakeSlack.start()
-
-    def _dispatch(self) -> None:
-        method, path = self.command, urlsplit(self.path).path
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        control, ctype, retry_after = path.startswith("/_test/"), "text/plain", 0
-        if control:
-            status, obj = self.app.handle_control(method, path, raw)
-            body, ctype = json.dumps(obj), "application/json"
-        elif method == "POST":
-            status, body, retry_after = self.app.handle_webhook(path, dict(self.headers), raw)
-        else:
-            status, body = 404, "no_service"
-        error = "" if control or status == 200 else body
-        line = {"ts": time.time(), "svc": "fake_slack", "method": method, "status": status}
-        line |= {"path": _SECRET.sub(r"\1***", path), "error": error}
-        sys.stderr.write(json.dumps(line) + "\n")  # before answering, so clients can't outrun it
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        if retry_after:
-            self.send_header("Retry-After", str(retry_after))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _dispatch  # noqa: N815 - the names http.server dispatches on
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default access log; `_dispatch` writes a JSON line instead."""
-
-
-FakeSlack.handler_class = _Handler
 
 
 def main(argv: list[str] | None = None) -> int:

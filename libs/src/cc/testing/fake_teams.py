@@ -29,11 +29,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from cc.testing.local_server import LocalServer
+from cc.testing.local_server import LocalServer, Reply
 
 DEFAULT_WEBHOOK_PATH = "/workflows/0000/triggers/manual/paths/invoke"
 MAX_PAYLOAD_BYTES = 28 * 1024
@@ -150,6 +148,24 @@ class FakeTeams(LocalServer):
                 raise TimeoutError(f"expected {count} Teams messages in {timeout}s, {got}")
             return [dict(r) for r in self._received]
 
+    log_name = "fake_teams"
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        """Control endpoints under /_test/, webhook POSTs, 404 otherwise."""
+        log = {"path": _SECRET.sub(r"\1***", path), "bytes": len(raw)}
+        if path.startswith("/_test/"):
+            status, obj = self.handle_control(method, path, raw)
+            return Reply(
+                status, json.dumps(obj).encode(), "application/json; charset=utf-8", log=log
+            )
+        retry_after = 0
+        if method == "POST":
+            status, body, retry_after = self.handle_webhook(path, raw)
+        else:
+            status, body = 404, "unknown webhook path"
+        extra = {"Retry-After": str(retry_after)} if retry_after else {}
+        return Reply(status, body.encode(), "text/plain; charset=utf-8", extra, log)
+
     def handle_webhook(self, path: str, raw: bytes) -> tuple[int, str, int]:
         """Answer one webhook POST: (status, text body, Retry-After seconds or 0)."""
         with self._cond:
@@ -200,43 +216,6 @@ class FakeTeams(LocalServer):
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return 400, {"ok": False, "error": f"bad fail-next spec: {exc}"}
         return 200, {"ok": True}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
-    app: FakeTeams  # set on the per-server subclass made in LocalServer.start()
-
-    def _dispatch(self) -> None:
-        method, path = self.command, urlsplit(self.path).path
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        control, ctype, retry_after = path.startswith("/_test/"), "text/plain", 0
-        if control:
-            status, obj = self.app.handle_control(method, path, raw)
-            body, ctype = json.dumps(obj), "application/json"
-        elif method == "POST":
-            status, body, retry_after = self.app.handle_webhook(path, raw)
-        else:
-            status, body = 404, "unknown webhook path"
-        line = {"ts": time.time(), "svc": "fake_teams", "method": method, "status": status}
-        line |= {"path": _SECRET.sub(r"\1***", path), "bytes": len(raw)}
-        sys.stderr.write(json.dumps(line) + "\n")  # before answering, so clients can't outrun it
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", f"{ctype}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        if retry_after:
-            self.send_header("Retry-After", str(retry_after))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _dispatch  # noqa: N815 - the names http.server dispatches on
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default access log; `_dispatch` writes a JSON line instead."""
-
-
-FakeTeams.handler_class = _Handler
 
 
 def main(argv: list[str] | None = None) -> int:

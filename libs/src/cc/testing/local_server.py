@@ -1,16 +1,70 @@
-"""A stdlib HTTP server in a daemon thread: the shared shell of the local stand-in servers."""
+"""A stdlib HTTP server in a daemon thread: the shared shell of the local stand-in servers.
+
+A stand-in implements `handle(method, path, headers, raw) -> Reply`; the shell reads the request,
+writes one JSON log line (when the reply carries one) and answers.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a stand-in answers, and what it wants logged (None: no log line)."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    log: dict[str, Any] | None = None
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    """Reads the request, asks the stand-in, logs and answers."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
+    app: LocalServer  # set on the per-server subclass made in LocalServer.start()
+
+    def _dispatch(self) -> None:
+        method, path = self.command, urlsplit(self.path).path
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        reply = self.app.handle(method, path, dict(self.headers), raw)
+        if reply.log is not None:
+            line = {"ts": time.time(), "svc": self.app.log_name, "method": method}
+            line |= {"status": reply.status, **reply.log}
+            sys.stderr.write(json.dumps(line) + "\n")  # before answering: clients can't outrun it
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = _dispatch  # noqa: N815 - the names http.server dispatches on
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default access log; `_dispatch` writes a JSON line instead."""
 
 
 class LocalServer:
-    """Serves `handler_class` (which reaches this object as `self.app`) on loopback."""
+    """Serves `handle()` on loopback from a daemon thread."""
 
-    handler_class: type[BaseHTTPRequestHandler]
+    handler_class: type[BaseHTTPRequestHandler] = RequestHandler
+    log_name = "local_server"
+
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        """Answer one request (stand-ins override this)."""
+        return Reply(404, b"not found", "text/plain")
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._address = (host, port)

@@ -11,9 +11,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]  # no stubs here
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -24,7 +22,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanProto
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from cc.testing.local_server import LocalServer
+from cc.testing.local_server import LocalServer, Reply
 
 PROTOBUF = "application/x-protobuf"
 # Metrics and logs are accepted and dropped so a service exporting everything to one endpoint
@@ -113,6 +111,25 @@ class OtlpReceiver(LocalServer):
         """Base URL for ``OTEL_EXPORTER_OTLP_ENDPOINT``; traces are POSTed to ``/v1/traces``."""
         return self.base_url
 
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        """OTLP/HTTP protobuf exports; spans are the interesting output, so no log line."""
+        if method != "POST" or path not in _DISCARDED_PATHS | {"/v1/traces"}:
+            return Reply(404, b"not found", "text/plain")
+        lower = {k.lower(): v for k, v in headers.items()}
+        if lower.get("content-type", "").split(";")[0].strip() != PROTOBUF:
+            return Reply(415, b"only application/x-protobuf is supported", "text/plain")
+        try:
+            encoding = lower.get("content-encoding", "").strip().lower()
+            if encoding == "gzip":
+                raw = gzip.decompress(raw)
+            elif encoding == "deflate":
+                raw = zlib.decompress(raw)
+            spans = parse_export(raw) if path == "/v1/traces" else []
+        except (OSError, zlib.error, DecodeError) as exc:  # gzip raises BadGzipFile, an OSError
+            return Reply(400, f"bad export: {exc}".encode(), "text/plain")
+        self.add(spans)
+        return Reply(200, ExportTraceServiceResponse().SerializeToString(), PROTOBUF)
+
     def spans(self) -> list[Span]:
         """All spans received so far, in arrival order."""
         with self._cond:
@@ -141,44 +158,6 @@ class OtlpReceiver(LocalServer):
         if self._on_span is not None:
             for span in spans:
                 self._on_span(span)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
-    app: OtlpReceiver  # set on the per-server subclass made in OtlpReceiver.start()
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if path not in _DISCARDED_PATHS | {"/v1/traces"}:
-            return self._reply(404, b"not found", "text/plain")
-        if self.headers.get("Content-Type", "").split(";")[0].strip() != PROTOBUF:
-            return self._reply(415, b"only application/x-protobuf is supported", "text/plain")
-        try:
-            encoding = self.headers.get("Content-Encoding", "").strip().lower()
-            if encoding == "gzip":
-                body = gzip.decompress(body)
-            elif encoding == "deflate":
-                body = zlib.decompress(body)
-            spans = parse_export(body) if path == "/v1/traces" else []
-        except (OSError, zlib.error, DecodeError) as exc:  # gzip raises BadGzipFile, an OSError
-            return self._reply(400, f"bad export: {exc}".encode(), "text/plain")
-        self.app.add(spans)
-        self._reply(200, ExportTraceServiceResponse().SerializeToString(), PROTOBUF)
-
-    def _reply(self, status: int, data: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the per-request access log; spans are the interesting output."""
-
-
-OtlpReceiver.handler_class = _Handler
 
 
 def main(argv: list[str] | None = None) -> int:
