@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-from collections.abc import Sequence
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from cc.events import DeploymentObserved, SingleObjectSerde
-from cc.kafka import ProduceError
+from cc.testing.fakes import RecordingProducer
 from ingestor.api import create_app
 from ingestor.config import Settings
 from ingestor.contracts_argocd import ArgoCDNotification
@@ -229,30 +226,6 @@ def test_the_event_encodes_with_the_avro_schema() -> None:
 
 
 # --- route -----------------------------------------------------------------------------------
-
-
-class RecordingProducer:
-    """Acknowledges (or fails) like Kafka would; records what was sent."""
-
-    def __init__(self, mode: str = "ack") -> None:
-        self.mode = mode
-        self.sent: list[tuple[str, str, Any]] = []
-
-    async def send_batch_async(self, records: Sequence[tuple[str, str, Any]], **_: Any) -> None:
-        if self.mode == "hang":
-            await asyncio.Event().wait()
-        if self.mode == "fail":
-            raise ProduceError("broker down")
-        self.sent.extend(records)
-
-    async def send_async(self, topic: str, key: str, event: Any, **_: Any) -> None:
-        await self.send_batch_async([(topic, key, event)])
-
-    def ready(self) -> bool:
-        return self.mode == "ack"
-
-    def produce(self, *args: Any, **kwargs: Any) -> Future[None]:
-        raise AssertionError("the API must await acknowledgement")
 
 
 def client_for(producer: RecordingProducer, **overrides: Any) -> TestClient:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from cc.events import AlertReceived
-from cc.kafka import ProduceError
+from cc.testing.fakes import RecordingProducer
 from ingestor.adapters.mapping_file import MappingFileError, load_mappings, parse_mappings
 from ingestor.api import create_app
 from ingestor.config import Settings
@@ -535,27 +534,6 @@ def test_shipped_datadog_mapping_refuses_an_unknown_transition() -> None:
 
 
 # --- the route -----------------------------------------------------------------------------
-
-
-class RecordingProducer:
-    """Acknowledges (or fails, or never answers) like Kafka would; records what was sent."""
-
-    def __init__(self, mode: str = "ack") -> None:
-        self.mode = mode
-        self.sent: list[tuple[str, str, Any]] = []
-
-    async def send_batch_async(self, records: list[tuple[str, str, Any]], **_: Any) -> None:
-        if self.mode == "hang":
-            await asyncio.Event().wait()
-        if self.mode == "fail":
-            raise ProduceError("broker down")
-        self.sent.extend(records)
-
-    async def send_async(self, topic: str, key: str, event: Any, **_: Any) -> None:
-        await self.send_batch_async([(topic, key, event)])
-
-    def ready(self) -> bool:
-        return self.mode == "ack"
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ with stable ids, and `POST /api/v1/write` answering 204 only once Kafka holds th
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 import struct
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from prometheus_client import CollectorRegistry
 
-from cc.kafka import ProduceError
+from cc.testing.fakes import RecordingProducer
 from ingestor.api import create_app
 from ingestor.config import Settings
 from ingestor.domain import snappy
@@ -401,24 +400,6 @@ ALLOWLIST_YAML = """\
     service: checkout
 - metric: cc_queue_depth
 """
-
-
-class RecordingProducer:
-    """Acknowledges (or fails, or never answers) like Kafka would; records what was sent."""
-
-    def __init__(self, mode: str = "ack") -> None:
-        self.mode = mode
-        self.sent: list[tuple[str, str, Any]] = []
-
-    async def send_batch_async(self, records: list[tuple[str, str, Any]], **_: Any) -> None:
-        if self.mode == "hang":
-            await asyncio.Event().wait()
-        if self.mode == "fail":
-            raise ProduceError("broker down")
-        self.sent.extend(records)
-
-    def ready(self) -> bool:
-        return self.mode == "ack"
 
 
 @pytest.fixture

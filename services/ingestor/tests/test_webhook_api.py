@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from cc.kafka import ProduceError
+from cc.testing.fakes import RecordingProducer
 from ingestor.api import create_app
 from ingestor.config import Settings
 
@@ -39,27 +37,6 @@ PAYLOAD: dict[str, Any] = {
     "groupKey": '{}:{alertname="DiskFull"}',
     "truncatedAlerts": 0,
 }
-
-
-class RecordingProducer:
-    """Acknowledges (or fails, or never answers) like Kafka would; records what was sent."""
-
-    def __init__(self, mode: str = "ack") -> None:
-        self.mode = mode
-        self.sent: list[tuple[str, str, Any]] = []
-
-    async def send_batch_async(self, records: list[tuple[str, str, Any]], **_: Any) -> None:
-        if self.mode == "hang":
-            await asyncio.Event().wait()
-        if self.mode == "fail":
-            raise ProduceError("broker down")
-        self.sent.extend(records)
-
-    def ready(self) -> bool:
-        return self.mode == "ack"
-
-    def produce(self, *args: Any, **kwargs: Any) -> Future[None]:
-        raise AssertionError("the API must await acknowledgement via send_batch_async")
 
 
 def client_for(producer: RecordingProducer, **overrides: Any) -> TestClient:

@@ -9,18 +9,10 @@ from ingestor.adapters.body import openapi_body, read_json_body
 from ingestor.contracts import AlertmanagerWebhook
 from ingestor.domain.alerts import alerts_from_webhook
 from ingestor.publishing import publish_all
-from ingestor.routes.context import RouteContext
+from ingestor.routes.context import REJECTIONS, RouteContext
 
 SOURCE = "alertmanager"
 ALERTS_TOPIC = "alerts.alert-received.v1"
-REJECTIONS = {
-    401: {"description": "no credentials"},
-    403: {"description": "wrong credentials"},
-    413: {"description": "body too large"},
-    415: {"description": "not application/json"},
-    422: {"description": "invalid payload; `detail[].loc` names the field"},
-    503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
-}
 
 
 def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
@@ -32,7 +24,7 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
         status_code=status.HTTP_202_ACCEPTED,
         summary="Alertmanager webhook v4 (auth: bearer token or basic auth)",
         dependencies=[Depends(auth)],
-        responses=REJECTIONS,  # type: ignore[arg-type]
+        responses=REJECTIONS,
         openapi_extra=openapi_body(AlertmanagerWebhook),  # read raw: size limit first
     )
     async def alertmanager_webhook(request: Request) -> dict[str, object]:

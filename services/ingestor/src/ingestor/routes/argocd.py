@@ -12,18 +12,10 @@ from ingestor.adapters.body import openapi_body, read_json_body
 from ingestor.contracts_argocd import ArgoCDNotification
 from ingestor.domain.deployments import deployment_from_notification, is_catalog_trigger
 from ingestor.publishing import publish_all
-from ingestor.routes.context import RouteContext
+from ingestor.routes.context import REJECTIONS, RouteContext
 
 SOURCE = "argocd"
 DEPLOYMENTS_TOPIC = "deployments.deployment-observed.v1"
-REJECTIONS = {
-    401: {"description": "no credentials"},
-    403: {"description": "wrong credentials"},
-    413: {"description": "body too large"},
-    415: {"description": "not application/json"},
-    422: {"description": "invalid body; `detail[].loc` names the field"},
-    503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
-}
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +29,7 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
         status_code=status.HTTP_202_ACCEPTED,
         summary="Argo CD notification (auth: bearer token or basic auth)",
         dependencies=[Depends(auth)],
-        responses=REJECTIONS,  # type: ignore[arg-type]
+        responses=REJECTIONS,
         openapi_extra=openapi_body(ArgoCDNotification),  # read raw: size limit first
     )
     async def argocd_webhook(request: Request) -> dict[str, object]:

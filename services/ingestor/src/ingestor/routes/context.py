@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from opentelemetry import trace
@@ -16,6 +17,16 @@ from cc.kafka import EventProducer
 from cc.platform.tracing import extract
 from ingestor.config import Settings
 from ingestor.metrics import IngestMetrics
+
+# The answers every source route can give besides success; routes add or reword their own.
+REJECTIONS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no credentials"},
+    403: {"description": "wrong credentials"},
+    413: {"description": "body too large"},
+    415: {"description": "not application/json"},
+    422: {"description": "invalid payload; `detail[].loc` names the field"},
+    503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
+}
 
 
 @dataclass(frozen=True)

@@ -25,19 +25,15 @@ from ingestor.adapters.body import read_json_body
 from ingestor.adapters.mapping_file import load_mappings
 from ingestor.domain.generic_mapping import AlertMapping, UnmappableBodyError, alerts_from_body
 from ingestor.publishing import publish_all
-from ingestor.routes.context import RouteContext
+from ingestor.routes.context import REJECTIONS, RouteContext
 
 SOURCE = "generic"
 ALERTS_TOPIC = "alerts.alert-received.v1"
 MAPPINGS_ENV = "INGESTOR_GENERIC_MAPPINGS"
-REJECTIONS = {
-    401: {"description": "no credentials"},
-    403: {"description": "wrong credentials"},
+RESPONSES = {
+    **REJECTIONS,
     404: {"description": "no mapping of that name; `detail` lists the known ones"},
-    413: {"description": "body too large"},
-    415: {"description": "not application/json"},
     422: {"description": "a mapped field is missing or unparseable; `detail[].loc` is its path"},
-    503: {"description": "Kafka did not acknowledge in time; retry after Retry-After"},
 }
 ANY_JSON_BODY = {
     "requestBody": {
@@ -77,7 +73,7 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
         status_code=status.HTTP_202_ACCEPTED,
         summary="Any JSON webhook, mapped to alerts by name (auth: bearer token or basic auth)",
         dependencies=[Depends(auth)],
-        responses=REJECTIONS,  # type: ignore[arg-type]
+        responses=RESPONSES,
         openapi_extra=ANY_JSON_BODY,  # read raw: size limit first
     )
     async def generic_webhook(mapping: str, request: Request) -> dict[str, object]:

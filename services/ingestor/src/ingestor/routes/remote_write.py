@@ -39,7 +39,7 @@ from ingestor.domain.remote_write import (
     parse_allowlist,
 )
 from ingestor.publishing import publish_all
-from ingestor.routes.context import RouteContext
+from ingestor.routes.context import REJECTIONS, RouteContext
 
 SOURCE = "prometheus"
 SAMPLES_TOPIC = "metrics.metric-samples-received.v1"
@@ -48,10 +48,9 @@ DROPPED_HEADER = "X-Command-Center-Dropped-Series"
 #: snappy bodies expand ~5-10x; Prometheus's own receiver stops at 32 MiB too
 MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 V1_MESSAGE = "prometheus.WriteRequest"
-REJECTIONS = {
+RESPONSES = {
+    **{status: why for status, why in REJECTIONS.items() if status != 422},
     400: {"description": "not valid snappy or not a remote_write protobuf (not retried)"},
-    401: {"description": "no credentials"},
-    403: {"description": "wrong credentials"},
     413: {"description": "body over the limit, compressed or decompressed"},
     415: {"description": "not snappy-compressed application/x-protobuf (remote_write 1.0)"},
     503: {"description": "Kafka did not acknowledge in time; Prometheus retries"},
@@ -85,7 +84,7 @@ def router(ctx: RouteContext, auth: SourceAuth) -> APIRouter:
         response_class=Response,
         summary="Prometheus remote_write 1.0 (auth: bearer token or basic auth)",
         dependencies=[Depends(auth)],
-        responses=REJECTIONS,  # type: ignore[arg-type]
+        responses=RESPONSES,
         # no requestBody in the OpenAPI document: schemathesis, which fuzzes it, cannot
         # generate application/x-protobuf (the body is described in the module docstring)
     )
