@@ -15,8 +15,9 @@ class Settings(ServiceSettings):
 
     http_port: int = 18086
     """Port of /healthz, /readyz, /metrics."""
-    slack_webhook_url: SecretStr
-    """Slack incoming-webhook URL (a secret: it is the credential). Required."""
+    slack_webhook_url: SecretStr | None = None
+    """Slack incoming-webhook URL (a secret: it is the credential). Required by the default
+    routing and by destinations naming NOTIFIER_SLACK_WEBHOOK_URL."""
     slack_channel_name: str = "#incidents"
     """Name recorded in NotificationSent.destination (never the URL)."""
     slack_max_attempts: int = 5
@@ -27,6 +28,21 @@ class Settings(ServiceSettings):
     """Client-side limit of the default Slack destination (messages a second)."""
     slack_burst: float = 20.0
     """Messages the default Slack destination may send at once (Slack allows short bursts)."""
+    pagerduty_base_url: str = "https://events.pagerduty.com"
+    """PagerDuty Events API v2 base URL (`/v2/enqueue` is appended); routing keys are per
+    destination, named by its `settings`."""
+    pagerduty_max_attempts: int = 5
+    """Attempts per PagerDuty event (429s back off from 30 s: PagerDuty sends no Retry-After)."""
+    pagerduty_timeout_s: float = 10.0
+    """HTTP timeout per PagerDuty attempt."""
+    teams_max_attempts: int = 5
+    """Attempts per Teams message."""
+    teams_timeout_s: float = 10.0
+    """HTTP timeout per Teams attempt."""
+    trace_url_template: str | None = None
+    """Link added to PagerDuty triggers, `{incident_id}` replaced (e.g. a Jaeger search)."""
+    audit_url_template: str | None = None
+    """Link added to PagerDuty triggers, `{incident_id}` replaced (the audit trail)."""
     routing_file: Path | None = None
     """Routing rules (YAML); unset: every IncidentOpened to the one Slack webhook."""
     delivery_log_timeout_s: float = 120.0

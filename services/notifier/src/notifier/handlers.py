@@ -9,9 +9,10 @@ from datetime import datetime
 
 from cc.events import NotificationSent, deterministic_id, new_metadata
 from cc.kafka import Outgoing, Received, RetryableError
+from notifier.composers import Composer, Message, SlackComposer
 from notifier.delivery_ports import DeliveryLog
 from notifier.domain.routing import Destination, Facts, Routing
-from notifier.notices import Notice, notice_for
+from notifier.notices import SEVERITY_RANK, Notice, notice_for
 from notifier.ports import ChatSender, Delivery
 
 SERVICE = "notifier"
@@ -35,9 +36,13 @@ class Notifier:
         known: dict[str, str],
         clock: Callable[[], datetime],
         on_skip: Callable[[str], None] = lambda status: None,
+        composers: Mapping[str, Composer] | None = None,
     ) -> None:
         self.senders = senders
         self.routing = routing
+        slack = SlackComposer()
+        self.composers = {name: (composers or {}).get(name, slack) for name in senders}
+        """Destination name -> what its type is sent (Slack's payload unless told otherwise)."""
         self.delivery_log = delivery_log
         self.known = known
         """Dedup key -> last status, rebuilt from the delivery log at start-up."""
@@ -54,11 +59,14 @@ class Notifier:
         while len(self._incidents) > REMEMBERED_INCIDENTS:
             self._incidents.popitem(last=False)
         decision = self.routing.route(notice.facts, self.clock())
+        paged = self._paged_elsewhere(notice, decision.send)
         out: list[Outgoing] = []
         try:
             for name, reason in decision.dropped:
+                if name in paged:
+                    continue  # quiet hours do not keep an alert we opened from being resolved
                 out.extend(self._suppress(item, notice, self.routing.destinations[name], reason))
-            for name in decision.send:
+            for name in decision.send + paged:
                 out.extend(self._deliver(item, notice, self.routing.destinations[name]))
         except RetryableError:
             # the batch is retried: outcomes already reached must still be produced then
@@ -66,8 +74,29 @@ class Notifier:
             raise
         return out
 
+    def _paged_elsewhere(self, notice: Notice, chosen: tuple[str, ...]) -> tuple[str, ...]:
+        """PagerDuty destinations the rules skip for this resolution but that hold its alert.
+
+        An alert this notifier opened is always resolved, even when the rules no longer pick
+        the destination (the incident was routed with other facts, or after a restart) or its
+        quiet hours hold.
+        """
+        if notice.facts.kind != "incident_resolved" or notice.incident_id is None:
+            return ()
+        incident = notice.incident_id
+        subjects = [f"{incident}:opened"] + [f"{incident}:escalated:{s}" for s in SEVERITY_RANK]
+        return tuple(
+            name
+            for name, d in self.routing.destinations.items()
+            if d.type == "pagerduty"
+            and name not in chosen
+            and any(f"pagerduty:{name}:{subject}" in self.known for subject in subjects)
+        )
+
     def _deliver(self, item: Received, notice: Notice, destination: Destination) -> list[Outgoing]:
-        key = f"{destination.type}:{destination.name}:{notice.subject}"
+        if (message := self.composers[destination.name].compose(notice)) is None:
+            return []  # nothing this destination type needs to hear (a PagerDuty update, a plan)
+        key = f"{destination.type}:{destination.name}:{message.subject}"
         if (carried := self._unconfirmed.pop(key, None)) is not None:
             return [carried]
         if (status := self.known.get(key)) is not None:
@@ -79,7 +108,7 @@ class Notifier:
         self.delivery_log.record(self._record(item, notice, destination, key, SENDING, None))
         self.known[key] = SENDING
         try:
-            delivery = self.senders[destination.name].send(notice.payload)
+            delivery = self.senders[destination.name].send(message.payload)
         except RetryableError:
             # this process saw every attempt fail, so retrying the batch may send it
             del self.known[key]
@@ -92,7 +121,10 @@ class Notifier:
     def _suppress(
         self, item: Received, notice: Notice, destination: Destination, reason: str
     ) -> list[Outgoing]:
-        key = f"{destination.type}:{destination.name}:{notice.subject}"
+        message: Message | None = self.composers[destination.name].compose(notice)
+        if message is None:
+            return []
+        key = f"{destination.type}:{destination.name}:{message.subject}"
         if key in self.known:
             return []
         self.known[key] = "suppressed"

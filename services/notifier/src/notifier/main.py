@@ -10,8 +10,11 @@ from prometheus_client import CollectorRegistry, Counter
 
 from cc.kafka import EventProducer
 from cc.platform.runtime import make_serde, serve_consumer, start_platform
+from notifier.adapters.pagerduty import PagerDutyEventsSender
 from notifier.adapters.routing_file import load_routing
 from notifier.adapters.slack import SlackWebhookSender
+from notifier.adapters.teams import TeamsWebhookSender
+from notifier.composers import Composer, PagerDutyComposer, SlackComposer, TeamsComposer
 from notifier.config import Settings
 from notifier.delivery_log import KafkaDeliveryLog, KafkaSentKeys
 from notifier.domain.routing import Criteria, Destination, Routing, Rule
@@ -23,17 +26,23 @@ from notifier.throttle import ThrottledSender
 
 log = logging.getLogger(__name__)
 SLACK_URL_SETTING = "NOTIFIER_SLACK_WEBHOOK_URL"
+SECRET_KIND = {
+    "slack": "the Slack incoming-webhook URL",
+    "pagerduty": "the PagerDuty routing key",
+    "teams": "the Teams webhook URL",
+}
 
 
 def cli() -> None:
     """Run the service until SIGTERM."""
-    settings = Settings()  # type: ignore[call-arg]  # required fields come from the environment
+    settings = Settings()
     start_platform(SERVICE, settings)
     if settings.routing_file is None:
         routing, topics = default_routing(settings), [TOPICS["incident_opened"]]
     else:
         routing, topics = load_routing(settings.routing_file), list(TOPICS.values())
     senders = {name: sender_for(d, settings) for name, d in routing.destinations.items()}
+    composers = {name: composer_for(d, settings) for name, d in routing.destinations.items()}
     serde = make_serde(settings.schema_registry_url)
     known = KafkaSentKeys(
         settings.kafka_bootstrap, serde, SENT, timeout_s=settings.delivery_log_timeout_s
@@ -55,6 +64,7 @@ def cli() -> None:
         known=known,
         clock=lambda: datetime.now(UTC),
         on_skip=lambda status: skipped.labels(status).inc(),
+        composers=composers,
     )
     serve_consumer(
         SERVICE,
@@ -80,16 +90,51 @@ def default_routing(settings: Settings) -> Routing:
     return Routing({slack.name: slack}, (rule,))
 
 
+def secret_of(destination: Destination, settings: Settings) -> str:
+    """The secret named by a destination's `settings`; a missing one stops the notifier."""
+    if destination.settings == SLACK_URL_SETTING and settings.slack_webhook_url is not None:
+        return settings.slack_webhook_url.get_secret_value()
+    if not (secret := os.environ.get(destination.settings, "")):
+        what = SECRET_KIND[destination.type]
+        raise SystemExit(
+            f"destination {destination.name}: {destination.settings} is not set ({what})"
+        )
+    return secret
+
+
 def sender_for(destination: Destination, settings: Settings) -> ChatSender:
     """The throttled sender of a destination; its secret is read from the named setting."""
-    if destination.type != "slack":
-        # PagerDuty and Teams adapters are not wired yet: refuse rather than drop silently
-        raise SystemExit(f"destination {destination.name}: type {destination.type} not supported")
-    if destination.settings == SLACK_URL_SETTING:
-        url = settings.slack_webhook_url.get_secret_value()
-    elif not (url := os.environ.get(destination.settings, "")):
-        raise SystemExit(f"destination {destination.name}: {destination.settings} is not set")
-    slack = SlackWebhookSender(
-        url, max_attempts=settings.slack_max_attempts, timeout=settings.slack_timeout_s
-    )
-    return ThrottledSender(slack, TokenBucket(destination.rate_per_s, destination.burst))
+    sender: ChatSender
+    if destination.type == "pagerduty":
+        secret_of(destination, settings)  # checked now: the composer puts it in the body
+        sender = PagerDutyEventsSender(
+            settings.pagerduty_base_url,
+            max_attempts=settings.pagerduty_max_attempts,
+            timeout=settings.pagerduty_timeout_s,
+        )
+    elif destination.type == "teams":
+        sender = TeamsWebhookSender(
+            secret_of(destination, settings),
+            max_attempts=settings.teams_max_attempts,
+            timeout=settings.teams_timeout_s,
+        )
+    else:
+        sender = SlackWebhookSender(
+            secret_of(destination, settings),
+            max_attempts=settings.slack_max_attempts,
+            timeout=settings.slack_timeout_s,
+        )
+    return ThrottledSender(sender, TokenBucket(destination.rate_per_s, destination.burst))
+
+
+def composer_for(destination: Destination, settings: Settings) -> Composer:
+    """What the destination's type is sent; PagerDuty events carry the routing key."""
+    if destination.type == "pagerduty":
+        return PagerDutyComposer(
+            secret_of(destination, settings),
+            trace_url_template=settings.trace_url_template,
+            audit_url_template=settings.audit_url_template,
+        )
+    if destination.type == "teams":
+        return TeamsComposer()
+    return SlackComposer()

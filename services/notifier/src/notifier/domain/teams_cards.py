@@ -72,3 +72,19 @@ def _message(
         ]
     attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
     return {"type": "message", "attachments": [attachment]}
+
+
+def note_card(text: str, *, title: str | None = None) -> dict[str, Any]:
+    """A short Teams message (a resolution, an update, a violation): optional heading, text."""
+    body: list[dict[str, Any]] = []
+    if title:
+        body.append({"type": "TextBlock", "text": clip(title, 256), "weight": "Bolder"})
+    body.append({"type": "TextBlock", "text": clip(text, _FIRST_FIELD_LIMIT), "wrap": True})
+    card = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": body,
+    }
+    attachment = {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+    return {"type": "message", "attachments": [attachment]}
