@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from cc.kafka import EventProducer
@@ -29,7 +29,6 @@ def create_app(settings: Settings, producer: EventProducer, registry: CollectorR
         description="Webhooks from Alertmanager, Argo CD and Prometheus into Kafka. "
         "2xx means Kafka holds the events; 503 means retry.",
         telemetry=NO_NATIVE_TELEMETRY,
-        default_response_class=ORJSONResponse,
     )
     metrics = IngestMetrics(registry)
     ctx = RouteContext(settings, producer, metrics)
