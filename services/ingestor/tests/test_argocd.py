@@ -364,3 +364,12 @@ def test_route_states_its_auth_in_the_openapi_summary() -> None:
     spec = client_for(RecordingProducer()).get("/openapi.json").json()
     summary = spec["paths"]["/webhooks/argocd"]["post"]["summary"]
     assert "bearer token or basic auth" in summary
+
+
+def test_a_time_that_overflows_in_utc_is_422_not_500() -> None:
+    """Found by the OpenAPI fuzz test: the mapping converted it and raised OverflowError."""
+    payload = body()
+    payload["app"]["status"]["operationState"]["startedAt"] = "0001-01-01T00:00:00+01:00"
+    response = client_for(RecordingProducer()).post("/webhooks/argocd", json=payload, headers=AUTH)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "startedAt"

@@ -158,3 +158,14 @@ def test_truncated_alerts_are_counted_in_metrics() -> None:
 def test_readyz_reflects_kafka() -> None:
     assert client_for(RecordingProducer("fail")).get("/readyz").status_code == 503
     assert client_for(RecordingProducer()).get("/readyz").status_code == 200
+
+
+def test_a_time_that_overflows_in_utc_is_422_not_500() -> None:
+    """Found by the OpenAPI fuzz test: year 1 with a positive offset is before year 1 in UTC."""
+    bad = copy.deepcopy(PAYLOAD)
+    bad["alerts"][0]["startsAt"] = "0001-01-01T00:00:00+01:00"
+    response = client_for(RecordingProducer()).post(
+        "/webhooks/alertmanager", json=bad, headers=AUTH
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "alerts", 0, "startsAt"]

@@ -7,7 +7,6 @@ follow Argo CD's Application schema (`v1alpha1Application`, camelCase on the wir
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import (
@@ -19,6 +18,8 @@ from pydantic import (
     PrivateAttr,
     model_validator,
 )
+
+from ingestor.timestamps import UtcDatetime
 
 INT64_MAX = 2**63 - 1
 
@@ -43,8 +44,8 @@ class ObjectMeta(Tolerant):
     name: str = Field(min_length=1)
     namespace: str = ""
     uid: str = ""
-    creation_timestamp: datetime | None = Field(default=None, alias="creationTimestamp")
-    deletion_timestamp: datetime | None = Field(default=None, alias="deletionTimestamp")
+    creation_timestamp: UtcDatetime | None = Field(default=None, alias="creationTimestamp")
+    deletion_timestamp: UtcDatetime | None = Field(default=None, alias="deletionTimestamp")
 
 
 class Destination(Tolerant):
@@ -75,7 +76,7 @@ class HealthStatus(Tolerant):
 
     status: str | None = None
     message: str = ""
-    last_transition_time: datetime | None = Field(default=None, alias="lastTransitionTime")
+    last_transition_time: UtcDatetime | None = Field(default=None, alias="lastTransitionTime")
 
 
 class Initiator(Tolerant):
@@ -111,8 +112,8 @@ class OperationState(Tolerant):
 
     phase: str | None = None
     message: str = ""
-    started_at: datetime | None = Field(default=None, alias="startedAt")
-    finished_at: datetime | None = Field(default=None, alias="finishedAt")
+    started_at: UtcDatetime | None = Field(default=None, alias="startedAt")
+    finished_at: UtcDatetime | None = Field(default=None, alias="finishedAt")
     operation: Operation | None = None
     sync_result: SyncResult | None = Field(default=None, alias="syncResult")
 
@@ -123,8 +124,8 @@ class HistoryEntry(Tolerant):
     id: int = Field(ge=0, le=INT64_MAX)  # an Avro long downstream
     revision: str = ""
     revisions: list[str] = Field(default_factory=list)
-    deployed_at: datetime | None = Field(default=None, alias="deployedAt")
-    deploy_started_at: datetime | None = Field(default=None, alias="deployStartedAt")
+    deployed_at: UtcDatetime | None = Field(default=None, alias="deployedAt")
+    deploy_started_at: UtcDatetime | None = Field(default=None, alias="deployStartedAt")
     initiated_by: Initiator | None = Field(default=None, alias="initiatedBy")
 
 
@@ -135,7 +136,7 @@ class AppStatus(Tolerant):
     health: HealthStatus = Field(default_factory=HealthStatus)
     operation_state: OperationState | None = Field(default=None, alias="operationState")
     history: list[HistoryEntry] = Field(default_factory=list)
-    reconciled_at: datetime | None = Field(default=None, alias="reconciledAt")
+    reconciled_at: UtcDatetime | None = Field(default=None, alias="reconciledAt")
 
 
 class Application(Tolerant):
@@ -151,7 +152,7 @@ class CommitMetadata(Tolerant):
 
     author: str | None = Field(default=None, validation_alias=AliasChoices("Author", "author"))
     message: str | None = Field(default=None, validation_alias=AliasChoices("Message", "message"))
-    date: datetime | None = Field(default=None, validation_alias=AliasChoices("Date", "date"))
+    date: UtcDatetime | None = Field(default=None, validation_alias=AliasChoices("Date", "date"))
 
 
 class ArgoCDNotification(Tolerant):
@@ -160,7 +161,7 @@ class ArgoCDNotification(Tolerant):
     trigger: str = Field(min_length=1)
     app: Application
     context: dict[str, Any] = Field(default_factory=dict)
-    sent_at: datetime | None = Field(default=None, alias="sentAt")
+    sent_at: UtcDatetime | None = Field(default=None, alias="sentAt")
     commit: CommitMetadata | None = None
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
