@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -39,7 +40,12 @@ schema.config.generation.update(modes=list(schemathesis.GenerationMode))
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("CC_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=os.environ.get("CC_FUZZ_RANDOM") != "1",  # CI: the same inputs every run
+    suppress_health_check=list(HealthCheck),
+)
 @pytest.mark.parametrize("auth", ["token", "none"])
 def test_no_input_makes_the_ingestor_fail(case: schemathesis.Case, auth: str) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"} if auth == "token" else {}
