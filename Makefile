@@ -56,6 +56,7 @@ bench: setup  ## benchmarks (start Kafka; each prints its result beside a baseli
 	@command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) bench/kafka_roundtrip.py
 	$(PY) bench/ingest/run.py
+	$(PY) bench/notify/run.py
 
 run: setup  ## start everything and replay the demo scenario through it (Ctrl-C stops all)
 	$(PY) -m cc.testing.demo
