@@ -25,7 +25,7 @@ from cc.testing.events import T0, incident_opened, received
 from cc.testing.fake_pagerduty import DEFAULT_ROUTING_KEY, validate_event
 from cc.testing.fake_teams import validate_message
 from notifier.adapters.routing_file import load_routing
-from notifier.composers import PagerDutyComposer, TeamsComposer
+from notifier.composers import PagerDutyComposer, SlackThreadComposer, TeamsComposer
 from notifier.config import Settings
 from notifier.domain.routing import Criteria, Destination, QuietWindow, Routing, Rule
 from notifier.handlers import Notifier
@@ -100,6 +100,8 @@ class World:
                 DEFAULT_ROUTING_KEY, trace_url_template="https://t/{incident_id}"
             )
             if d.type == "pagerduty"
+            else SlackThreadComposer(d.channel)
+            if d.type == "slack_bot"
             else TeamsComposer()
             for name, d in routing.destinations.items()
             if d.type != "slack"
@@ -148,6 +150,7 @@ def test_an_opened_critical_incident_triggers_one_page_keyed_by_the_incident() -
     assert {o.dedup_key for o in out} == {
         f"pagerduty:oncall-pager:{INCIDENT}:opened",
         f"slack:incidents-slack:{INCIDENT}:opened",
+        f"slack_bot:incidents-thread:{INCIDENT}:opened",
     }
 
 
@@ -224,6 +227,7 @@ def test_every_destination_type_of_the_example_is_composed(monkeypatch: pytest.M
     monkeypatch.setenv("NOTIFIER_SLACK_WEBHOOK_URL", "http://127.0.0.1:1/hook")
     monkeypatch.setenv("NOTIFIER_PAGERDUTY_ROUTING_KEY", DEFAULT_ROUTING_KEY)
     monkeypatch.setenv("NOTIFIER_TEAMS_WEBHOOK_URL", "http://127.0.0.1:1/teams")
+    monkeypatch.setenv("NOTIFIER_SLACK_BOT_TOKEN", "xoxb-test")
     settings = Settings()
     for destination in load_routing(EXAMPLE).destinations.values():
         sender_for(destination, settings)

@@ -107,6 +107,7 @@ def test_the_example_file_loads() -> None:
     assert table.destinations["oncall-pager"].rate_per_s == 2
     assert table.match(facts(severity="critical", environment="prod"), NOON_UTC) == [
         "incidents-slack",
+        "incidents-thread",
         "oncall-pager",
     ]
     assert table.match(facts("violation", "low"), NOON_UTC) == ["compliance-teams"]

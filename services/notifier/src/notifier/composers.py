@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cc.events import IncidentOpened, IncidentResolved, IncidentUpdated, SuspectDeployment
+from cc.events import (
+    IncidentOpened,
+    IncidentResolved,
+    IncidentUpdated,
+    RemediationPlanned,
+    SuspectDeployment,
+)
 from notifier.domain import pagerduty_events, teams_cards
+from notifier.domain.messages import SECTION_TEXT_MAX, clip
+from notifier.domain.slack_threads import member_milestone
 from notifier.notices import Notice, rank
 
 SOURCE = "command-center"
@@ -18,6 +26,8 @@ class Message:
 
     subject: str
     payload: dict[str, Any]
+    thread: str | None = None
+    """Subject of the root message this one replies to (its thread); None: not a reply."""
 
 
 class Composer(Protocol):
@@ -32,6 +42,41 @@ class SlackComposer:
     def compose(self, notice: Notice) -> Message | None:
         """The notice's own Slack payload."""
         return Message(notice.subject, notice.payload)
+
+
+class SlackThreadComposer:
+    """chat.postMessage, one thread per incident: the opening is the root (today's Block Kit),
+    worthwhile updates, plans and the resolution are replies (`domain/slack_threads.py`)."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    def compose(self, notice: Notice) -> Message | None:
+        """The root for an opening or a violation, a reply or None for the rest."""
+        event = notice.event
+        root = f"{notice.incident_id}:opened"
+        if isinstance(event, IncidentUpdated):
+            members = len(event.member_fingerprints)
+            if rank(event.severity) > rank(notice.previous_severity):
+                text = f"Severity now *{event.severity}* ({members} alerts): {event.change}"
+                subject = f"{event.incident_id}:severity:{event.severity}"
+            elif (milestone := member_milestone(members)) is not None:
+                text = f"{members} alerts grouped ({event.severity}): {event.change}"
+                subject = f"{event.incident_id}:members:{milestone}"
+            else:
+                return None  # nothing a reader of the thread needs
+            return Message(subject, self._reply(text), thread=root)
+        if isinstance(event, IncidentResolved):
+            text = f":white_check_mark: Resolved: {event.resolution}"
+            return Message(notice.subject, self._reply(text), thread=root)
+        if isinstance(event, RemediationPlanned):
+            return Message(notice.subject, self._reply(notice.text), thread=root)
+        return Message(notice.subject, {**notice.payload, "channel": self.channel})
+
+    def _reply(self, text: str) -> dict[str, Any]:
+        body = clip(text, SECTION_TEXT_MAX)
+        block = {"type": "section", "text": {"type": "mrkdwn", "text": body}}
+        return {"channel": self.channel, "text": body, "blocks": [block]}
 
 
 class TeamsComposer:

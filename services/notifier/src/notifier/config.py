@@ -28,6 +28,9 @@ class Settings(ServiceSettings):
     """Client-side limit of the default Slack destination (messages a second)."""
     slack_burst: float = 20.0
     """Messages the default Slack destination may send at once (Slack allows short bursts)."""
+    slack_api_url: str = "https://slack.com/api"
+    """Slack Web API base of `slack_bot` destinations (`/chat.postMessage` is appended); their
+    bot tokens are per destination, named by its `settings`. Attempts and timeout as above."""
     pagerduty_base_url: str = "https://events.pagerduty.com"
     """PagerDuty Events API v2 base URL (`/v2/enqueue` is appended); routing keys are per
     destination, named by its `settings`."""

@@ -11,10 +11,13 @@ from opentelemetry.context import Context
 
 from cc.events import DecodeError, NotificationSent, Serde
 from cc.kafka import EventProducer, ProduceError, RetryableError
+from notifier.domain.slack_threads import ts_of
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 5.0
+ROOT_SUFFIX = ":opened"
+"""Dedup keys of thread roots (an incident's opening): only their Slack ts is kept."""
 
 
 class KafkaDeliveryLog:
@@ -44,6 +47,8 @@ class KafkaSentKeys:
         self.serde = serde
         self.topic = topic
         self.timeout_s = timeout_s
+        self.threads: dict[str, str] = {}
+        """After `read()`: dedup key of each delivered root message -> its Slack ts."""
 
     def read(self) -> dict[str, str]:
         """Dedup key -> last status; raises TimeoutError rather than start with a partial view."""
@@ -95,6 +100,7 @@ class KafkaSentKeys:
                     continue  # not ours to judge: the auditor dead-letters it
                 if isinstance(event, NotificationSent):
                     statuses[event.dedup_key] = _later(statuses.get(event.dedup_key), event.status)
+                    self._keep_thread(event)
             # an offset can be a gap (retention, compaction): the position says we are past it
             for tp in consumer.position([TopicPartition(self.topic, p) for p in remaining]):
                 if tp.offset >= remaining[tp.partition]:
@@ -107,6 +113,13 @@ class KafkaSentKeys:
             extra={"records": read, "keys": len(statuses), "seconds": time.monotonic() - started},
         )
         return statuses
+
+    def _keep_thread(self, event: NotificationSent) -> None:
+        """Remember where an incident's Slack thread is: the ts of its delivered root."""
+        if event.status != "delivered" or not event.dedup_key.endswith(ROOT_SUFFIX):
+            return
+        if (ts := ts_of(event.response)) is not None:
+            self.threads[event.dedup_key] = ts
 
 
 def _later(before: str | None, status: str) -> str:

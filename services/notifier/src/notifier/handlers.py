@@ -12,6 +12,7 @@ from cc.kafka import Outgoing, Received, RetryableError
 from notifier.composers import Composer, Message, SlackComposer
 from notifier.delivery_ports import DeliveryLog
 from notifier.domain.routing import Destination, Facts, Routing
+from notifier.domain.slack_threads import ts_of
 from notifier.notices import SEVERITY_RANK, Notice, notice_for
 from notifier.ports import ChatSender, Delivery
 
@@ -37,6 +38,7 @@ class Notifier:
         clock: Callable[[], datetime],
         on_skip: Callable[[str], None] = lambda status: None,
         composers: Mapping[str, Composer] | None = None,
+        threads: dict[str, str] | None = None,
     ) -> None:
         self.senders = senders
         self.routing = routing
@@ -46,6 +48,9 @@ class Notifier:
         self.delivery_log = delivery_log
         self.known = known
         """Dedup key -> last status, rebuilt from the delivery log at start-up."""
+        self.threads = {} if threads is None else threads
+        """Dedup key of a delivered root message -> its Slack ts (from the delivery log at start-up,
+        then from each root this process posts): replies go in that thread."""
         self.clock = clock
         self.on_skip = on_skip
         self._incidents: OrderedDict[str, Facts] = OrderedDict()
@@ -105,16 +110,27 @@ class Notifier:
                 log.warning("possibly delivered before a crash: not resent", extra={"key": key})
             self.on_skip(status)
             return []
+        payload, root_key = message.payload, None
+        if message.thread is not None:
+            root_key = f"{destination.type}:{destination.name}:{message.thread}"
+            if (root_ts := self.threads.get(root_key)) is not None:
+                payload = {**payload, "thread_ts": root_ts}
         self.delivery_log.record(self._record(item, notice, destination, key, SENDING, None))
         self.known[key] = SENDING
         try:
-            delivery = self.senders[destination.name].send(message.payload)
+            delivery = self.senders[destination.name].send(payload)
         except RetryableError:
             # this process saw every attempt fail, so retrying the batch may send it
             del self.known[key]
             raise
         status = "delivered" if delivery.delivered else "failed"
         self.known[key] = status
+        if delivery.delivered and (ts := ts_of(delivery.response)) is not None:
+            if root_key is None:
+                self.threads[key] = ts
+            elif "thread_ts" not in payload:
+                # the root was never announced: this message opened the thread, later ones join
+                self.threads[root_key] = ts
         outcome = self._record(item, notice, destination, key, status, delivery)
         return [Outgoing(SENT, key, outcome, cause=item)]
 

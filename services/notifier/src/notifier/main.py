@@ -13,8 +13,15 @@ from cc.platform.runtime import make_serde, serve_consumer, start_platform
 from notifier.adapters.pagerduty import PagerDutyEventsSender
 from notifier.adapters.routing_file import load_routing
 from notifier.adapters.slack import SlackWebhookSender
+from notifier.adapters.slack_chat import SlackChatSender
 from notifier.adapters.teams import TeamsWebhookSender
-from notifier.composers import Composer, PagerDutyComposer, SlackComposer, TeamsComposer
+from notifier.composers import (
+    Composer,
+    PagerDutyComposer,
+    SlackComposer,
+    SlackThreadComposer,
+    TeamsComposer,
+)
 from notifier.config import Settings
 from notifier.delivery_log import KafkaDeliveryLog, KafkaSentKeys
 from notifier.domain.routing import Criteria, Destination, Routing, Rule
@@ -28,6 +35,7 @@ log = logging.getLogger(__name__)
 SLACK_URL_SETTING = "NOTIFIER_SLACK_WEBHOOK_URL"
 SECRET_KIND = {
     "slack": "the Slack incoming-webhook URL",
+    "slack_bot": "the Slack bot token",
     "pagerduty": "the PagerDuty routing key",
     "teams": "the Teams webhook URL",
 }
@@ -44,11 +52,19 @@ def cli() -> None:
     senders = {name: sender_for(d, settings) for name, d in routing.destinations.items()}
     composers = {name: composer_for(d, settings) for name, d in routing.destinations.items()}
     serde = make_serde(settings.schema_registry_url)
-    known = KafkaSentKeys(
+    sent_keys = KafkaSentKeys(
         settings.kafka_bootstrap, serde, SENT, timeout_s=settings.delivery_log_timeout_s
-    ).read()  # before consuming: a key sent before a crash must be known before it comes again
+    )
+    known = sent_keys.read()  # before consuming: a key sent before a crash must be known then
     unsure = sum(1 for status in known.values() if status == SENDING)
-    log.info("delivery log loaded", extra={"keys": len(known), "sending_without_outcome": unsure})
+    log.info(
+        "delivery log loaded",
+        extra={
+            "keys": len(known),
+            "sending_without_outcome": unsure,
+            "slack_threads": len(sent_keys.threads),
+        },
+    )
     registry = CollectorRegistry()
     skipped = Counter(
         "notifier_skipped_total",
@@ -65,6 +81,7 @@ def cli() -> None:
         clock=lambda: datetime.now(UTC),
         on_skip=lambda status: skipped.labels(status).inc(),
         composers=composers,
+        threads=sent_keys.threads,
     )
     serve_consumer(
         SERVICE,
@@ -118,6 +135,13 @@ def sender_for(destination: Destination, settings: Settings) -> ChatSender:
             max_attempts=settings.teams_max_attempts,
             timeout=settings.teams_timeout_s,
         )
+    elif destination.type == "slack_bot":
+        sender = SlackChatSender(
+            secret_of(destination, settings),
+            api_url=settings.slack_api_url,
+            max_attempts=settings.slack_max_attempts,
+            timeout=settings.slack_timeout_s,
+        )
     else:
         sender = SlackWebhookSender(
             secret_of(destination, settings),
@@ -137,4 +161,6 @@ def composer_for(destination: Destination, settings: Settings) -> Composer:
         )
     if destination.type == "teams":
         return TeamsComposer()
+    if destination.type == "slack_bot":
+        return SlackThreadComposer(destination.channel)
     return SlackComposer()

@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from notifier.domain.routing import Criteria, Destination, QuietWindow, Routing, Rule
 from notifier.domain.token_bucket import per_minute
@@ -24,7 +31,12 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # "short bursts" over 1/s (observed: about 25): a burst of 20 stays under it with a margin, and
 # an incident storm is not spread over minutes.
 SLACK_RATE = (1.0, 20.0)
-DEFAULT_RATES = {"slack": SLACK_RATE, "pagerduty": (per_minute(120), 1.0), "teams": (1.0, 1.0)}
+DEFAULT_RATES = {
+    "slack": SLACK_RATE,
+    "slack_bot": SLACK_RATE,  # chat.postMessage: 1 a second per channel, short bursts
+    "pagerduty": (per_minute(120), 1.0),
+    "teams": (1.0, 1.0),
+}
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -74,11 +86,20 @@ class RateLimitSpec(_Strict):
 
 
 class DestinationSpec(_Strict):
-    type: Literal["slack", "pagerduty", "teams"]
+    type: Literal["slack", "slack_bot", "pagerduty", "teams"]
     settings: str = Field(min_length=1)
+    channel: str | None = Field(default=None, min_length=1)
     severities: list[Severity] = Field(default_factory=list)
     quiet_hours: QuietHoursSpec | None = None
     rate_limit: RateLimitSpec | None = None
+
+    @model_validator(mode="after")
+    def _channel(self) -> Self:
+        if self.type == "slack_bot" and self.channel is None:
+            raise ValueError("a slack_bot destination needs a channel")
+        if self.type != "slack_bot" and self.channel is not None:
+            raise ValueError(f"channel is for slack_bot destinations, not {self.type}")
+        return self
 
 
 class WhenSpec(_Strict):
@@ -182,6 +203,7 @@ def _destination(name: str, spec: DestinationSpec) -> Destination:
         quiet_hours=windows,
         rate_per_s=rate,
         burst=burst,
+        channel=spec.channel or "",
     )
 
 

@@ -14,7 +14,7 @@ KINDS = (
     "remediation_planned",
     "violation",
 )
-DESTINATION_TYPES = ("slack", "pagerduty", "teams")
+DESTINATION_TYPES = ("slack", "slack_bot", "pagerduty", "teams")
 # Critical notifications are never silenced by quiet hours: that is what paging is for.
 QUIET_BYPASS = frozenset({"critical"})
 
@@ -64,6 +64,8 @@ class Destination:
     quiet_hours: tuple[QuietWindow, ...] = ()
     rate_per_s: float = 1.0
     burst: float = 1.0
+    channel: str = ""
+    """Of a `slack_bot` destination: the channel chat.postMessage posts to ('' otherwise)."""
 
     def quiet(self, now: datetime) -> bool:
         """Whether any quiet window holds at `now`."""
