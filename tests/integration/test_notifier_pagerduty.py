@@ -115,7 +115,8 @@ def notifier(
 ) -> Iterator[tuple[ServiceProcess, FakePagerDuty, FakeSlack, str]]:
     bootstrap = endpoints.kafka_bootstrap
     group = f"it-notifier-pd-{uuid.uuid4().hex[:6]}"
-    start_at_end(bootstrap, group, TOPICS)  # earlier runs' incidents are not replayed
+    for destination in ("slack", "pager"):  # one consumer group per destination
+        start_at_end(bootstrap, f"{group}.{destination}", TOPICS)  # earlier runs not replayed
     routing = tmp_path / "routing.yaml"
     routing.write_text(ROUTING)
     with FakePagerDuty() as pagerduty, FakeSlack() as slack:
@@ -158,7 +159,7 @@ def test_a_critical_incident_pages_once_and_is_resolved_however_many_updates_it_
         producer.flush()
         ends = end_offsets(bootstrap, UPDATED)
         deadline = time.monotonic() + 60
-        while not consumed_up_to(bootstrap, group, UPDATED, ends):
+        while not consumed_up_to(bootstrap, f"{group}.pager", UPDATED, ends):
             assert time.monotonic() < deadline, f"updates not consumed:\n{process.tail()}"
             time.sleep(0.2)  # polling the broker's committed offsets: nothing to wait on
         producer.send(RESOLVED, incident_id, resolved(incident_id))

@@ -75,7 +75,8 @@ def notifier(
 ) -> Iterator[tuple[ServiceProcess, FakeSlackApi, str]]:
     bootstrap = endpoints.kafka_bootstrap
     group = f"it-notifier-thread-{uuid.uuid4().hex[:6]}"
-    start_at_end(bootstrap, group, TOPICS)  # earlier runs' incidents are not replayed
+    # the destination's own consumer group; earlier runs' incidents are not replayed
+    start_at_end(bootstrap, f"{group}.incidents-bot", TOPICS)
     routing = tmp_path / "routing.yaml"
     routing.write_text(ROUTING)
     # the fake's own limit (1/s per channel) stays on: a burst of 50 covers the thread's 15
@@ -115,7 +116,7 @@ def test_an_incident_storm_is_one_thread_ending_with_resolved(
         producer.flush()
         ends = end_offsets(bootstrap, UPDATED)
         deadline = time.monotonic() + 90
-        while not consumed_up_to(bootstrap, group, UPDATED, ends):
+        while not consumed_up_to(bootstrap, f"{group}.incidents-bot", UPDATED, ends):
             assert time.monotonic() < deadline, f"updates not consumed:\n{process.tail()}"
             time.sleep(0.2)  # polling the broker's committed offsets: nothing to wait on
         producer.send(RESOLVED, incident_id, resolved(incident_id))

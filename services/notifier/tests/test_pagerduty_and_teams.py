@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from cc.kafka import RetryableError
 from cc.testing.fake_pagerduty import DEFAULT_ROUTING_KEY, FakePagerDuty
 from cc.testing.fake_teams import FakeTeams
 from notifier.adapters.pagerduty import PagerDutyEventsSender
@@ -109,21 +108,22 @@ def test_a_server_outage_is_ridden_out(pd: FakePagerDuty) -> None:
     assert delivery.delivered and delivery.attempts == 3
 
 
-def test_still_failing_after_the_attempts_raises_retryable(pd: FakePagerDuty) -> None:
+def test_still_failing_after_the_attempts_is_a_failed_delivery(pd: FakePagerDuty) -> None:
     pd.fail_next(500, count=3)
-    with pytest.raises(RetryableError, match="after 3 attempts"):
-        _pd_sender(pd, RecordingStop(), attempts=3).send(_trigger())
+    delivery = _pd_sender(pd, RecordingStop(), attempts=3).send(_trigger())
+    assert (delivery.delivered, delivery.attempts) == (False, 3)
+    assert "after 3 attempts" in delivery.response and "HTTP 500" in delivery.response
 
 
-def test_network_errors_raise_retryable_without_the_routing_key(
+def test_network_errors_fail_without_the_routing_key(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sender = PagerDutyEventsSender(
         "http://127.0.0.1:9", max_attempts=2, timeout=1, stop=RecordingStop()
     )
-    with pytest.raises(RetryableError) as excinfo:
-        sender.send(_trigger())
-    assert KEY not in str(excinfo.value) and KEY not in caplog.text
+    delivery = sender.send(_trigger())
+    assert not delivery.delivered and delivery.attempts == 2
+    assert KEY not in delivery.response and KEY not in caplog.text
 
 
 def test_trigger_builder_clips_maps_and_links() -> None:
@@ -185,8 +185,8 @@ def test_teams_connector_wrapped_errors_are_understood() -> None:
         delivery = sender.send(_card())
         assert not delivery.delivered and delivery.attempts == 1
         teams.fail_next(503, count=3)
-        with pytest.raises(RetryableError):
-            sender.send(_card())
+        delivery = sender.send(_card())
+        assert (delivery.delivered, delivery.attempts) == (False, 3)
 
 
 def test_teams_throttling_is_ridden_out_without_loss() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
+from collections.abc import Sequence
 from types import FrameType
 
 from prometheus_client import CollectorRegistry
@@ -110,6 +112,78 @@ def run_loop_service(
         loop.producer.close()
         server.stop()
         log.info("stopped")
+
+
+def run_loops_service(
+    service: str,
+    loops: Sequence[ConsumerLoop],
+    *,
+    registry: CollectorRegistry,
+    host: str,
+    port: int,
+    extra_checks: dict[str, ReadinessCheck] | None = None,
+) -> None:
+    """Run several loops, one thread each, until SIGTERM or SIGINT or until one of them fails.
+
+    Each loop keeps its own consumer group and commit position, so a loop paused on a
+    dependency does not hold up the others. Ready when every loop is. A loop that raises (a
+    produce error stops a service) stops the others, and its error is raised once all are joined.
+    """
+    checks: dict[str, ReadinessCheck] = {
+        "kafka": lambda: all(loop.ready() for loop in loops),
+        **(extra_checks or {}),
+    }
+    server = BackgroundServer(ops_app(service, registry, checks), host, port)
+    finished = threading.Event()
+    errors: list[BaseException] = []
+
+    def stop_all() -> None:
+        for loop in loops:
+            loop.stop()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop_all()
+        finished.set()
+
+    def run(loop: ConsumerLoop) -> None:
+        try:
+            loop.run()
+        except BaseException as exc:
+            log.exception("consumer loop failed", extra={"group": loop.config.group_id})
+            errors.append(exc)
+        finally:
+            finished.set()  # one loop ending (failed or stopped) ends the service
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    threads = [
+        threading.Thread(target=run, args=(loop,), name=loop.config.group_id, daemon=True)
+        for loop in loops
+    ]
+    for thread in threads:
+        thread.start()
+    log.info(
+        "started",
+        extra={
+            "http": f"http://{host}:{port}",
+            "groups": [loop.config.group_id for loop in loops],
+        },
+    )
+    try:
+        while not finished.wait(0.5):  # a timed wait: signal handlers run in the main thread
+            pass
+    finally:
+        stop_all()
+        for thread in threads:
+            thread.join()
+        for producer in {id(loop.producer): loop.producer for loop in loops}.values():
+            producer.close()  # once each, however many loops share it
+        server.stop()
+        log.info("stopped")
+    if errors:
+        raise errors[0]
 
 
 def start_platform(service: str, settings: ServiceSettings) -> None:

@@ -21,7 +21,13 @@ class Settings(ServiceSettings):
     slack_channel_name: str = "#incidents"
     """Name recorded in NotificationSent.destination (never the URL)."""
     slack_max_attempts: int = 5
-    """Attempts per message before it is recorded as failed (429s honour Retry-After)."""
+    """Attempts per message before it is recorded as failed and dead-lettered (429s honour
+    Retry-After). With the backoff below, 5 attempts ride out about 7.5 s of 5xx or refused
+    connections (0.5 + 1 + 2 + 4), plus the attempts' own time (up to the timeout each)."""
+    slack_backoff_s: float = 0.5
+    """First wait after a 5xx or network error, doubled after each further failure."""
+    slack_max_backoff_s: float = 30.0
+    """Longest single wait between Slack attempts."""
     slack_timeout_s: float = 10.0
     """HTTP timeout per attempt."""
     slack_rate_per_s: float = 1.0
@@ -35,11 +41,22 @@ class Settings(ServiceSettings):
     """PagerDuty Events API v2 base URL (`/v2/enqueue` is appended); routing keys are per
     destination, named by its `settings`."""
     pagerduty_max_attempts: int = 5
-    """Attempts per PagerDuty event (429s back off from 30 s: PagerDuty sends no Retry-After)."""
+    """Attempts per PagerDuty event before it is recorded as failed and dead-lettered (429s back
+    off from 30 s: PagerDuty sends no Retry-After). 5xx/network waits are 1, 2, 4, 8 s with
+    equal jitter (half to all of it), so 5 attempts ride out 7.5 to 15 s of outage."""
+    pagerduty_backoff_s: float = 1.0
+    """Base of the 5xx/network backoff of PagerDuty attempts (doubled per attempt, jittered)."""
+    pagerduty_max_backoff_s: float = 300.0
+    """Longest single wait between PagerDuty attempts."""
     pagerduty_timeout_s: float = 10.0
     """HTTP timeout per PagerDuty attempt."""
     teams_max_attempts: int = 5
-    """Attempts per Teams message."""
+    """Attempts per Teams message before it is recorded as failed and dead-lettered; waits of
+    0.5, 1, 2, 4 s with equal jitter ride out 3.75 to 7.5 s of outage."""
+    teams_backoff_s: float = 0.5
+    """Base of the backoff of Teams attempts (doubled per attempt, jittered)."""
+    teams_max_backoff_s: float = 30.0
+    """Longest single wait between Teams attempts."""
     teams_timeout_s: float = 10.0
     """HTTP timeout per Teams attempt."""
     trace_url_template: str | None = None

@@ -25,8 +25,20 @@ REMEMBERED_INCIDENTS = 50_000
 log = logging.getLogger(__name__)
 
 
+class NotDeliveredError(Exception):
+    """A destination refused the message or stayed down through every attempt.
+
+    Set as the message's `Received.error`: the loop dead-letters it with this text (the
+    destination and its last response) in the headers, commits, and moves on.
+    """
+
+
 class Notifier:
-    """Tells people once per dedup key, even across a crash between sending and committing."""
+    """Tells people once per dedup key, even across a crash between sending and committing.
+
+    It serves the destinations it has senders for: the rules may pick others, which are other
+    notifiers' business (one per destination, each on its own consumer loop).
+    """
 
     def __init__(
         self,
@@ -64,19 +76,29 @@ class Notifier:
         while len(self._incidents) > REMEMBERED_INCIDENTS:
             self._incidents.popitem(last=False)
         decision = self.routing.route(notice.facts, self.clock())
-        paged = self._paged_elsewhere(notice, decision.send)
+        send = tuple(name for name in decision.send if name in self.senders)
+        paged = self._paged_elsewhere(notice, send)
         out: list[Outgoing] = []
+        failures: list[str] = []
         try:
             for name, reason in decision.dropped:
-                if name in paged:
+                if name in paged or name not in self.senders:
                     continue  # quiet hours do not keep an alert we opened from being resolved
                 out.extend(self._suppress(item, notice, self.routing.destinations[name], reason))
-            for name in decision.send + paged:
-                out.extend(self._deliver(item, notice, self.routing.destinations[name]))
+            for name in send + paged:
+                outcome = self._deliver(item, notice, self.routing.destinations[name])
+                out.extend(outcome)
+                failures.extend(
+                    f"{name}: {o.event.response}"
+                    for o in outcome
+                    if isinstance(o.event, NotificationSent) and o.event.status == "failed"
+                )
         except RetryableError:
             # the batch is retried: outcomes already reached must still be produced then
             self._unconfirmed.update((o.key, o) for o in out)
             raise
+        if failures:
+            item.error = NotDeliveredError("; ".join(failures))
         return out
 
     def _paged_elsewhere(self, notice: Notice, chosen: tuple[str, ...]) -> tuple[str, ...]:
@@ -94,6 +116,7 @@ class Notifier:
             name
             for name, d in self.routing.destinations.items()
             if d.type == "pagerduty"
+            and name in self.senders
             and name not in chosen
             and any(f"pagerduty:{name}:{subject}" in self.known for subject in subjects)
         )
@@ -115,12 +138,16 @@ class Notifier:
             root_key = f"{destination.type}:{destination.name}:{message.thread}"
             if (root_ts := self.threads.get(root_key)) is not None:
                 payload = {**payload, "thread_ts": root_ts}
+        # Kafka unable to take the intent raises RetryableError: nothing sent, the batch retried
         self.delivery_log.record(self._record(item, notice, destination, key, SENDING, None))
         self.known[key] = SENDING
+        # the sender rides out short outages itself; still failing after its attempts (or a
+        # permanent 4xx) is a failed outcome, dead-lettered with the response, never a pause
         try:
             delivery = self.senders[destination.name].send(payload)
         except RetryableError:
-            # this process saw every attempt fail, so retrying the batch may send it
+            # a sender may still ask for the batch to be retried: it saw every attempt fail, so
+            # retrying may send it
             del self.known[key]
             raise
         status = "delivered" if delivery.delivered else "failed"

@@ -8,8 +8,16 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter
 
-from cc.kafka import EventProducer
-from cc.platform.runtime import make_serde, serve_consumer, start_platform
+from cc.events import Serde
+from cc.kafka import ConsumerLoop, EventProducer, LoopConfig
+from cc.kafka.metrics import ConsumerMetrics
+from cc.kafka.topics import dead_letter_topic
+from cc.platform.runtime import (
+    consumer_overrides,
+    make_serde,
+    run_loops_service,
+    start_platform,
+)
 from notifier.adapters.pagerduty import PagerDutyEventsSender
 from notifier.adapters.routing_file import load_routing
 from notifier.adapters.slack import SlackWebhookSender
@@ -73,25 +81,52 @@ def cli() -> None:
         registry=registry,
     )
     producer = EventProducer(settings.kafka_bootstrap, serde, client_id=SERVICE, registry=registry)
-    notifier = Notifier(
-        senders,
-        routing,
-        delivery_log=KafkaDeliveryLog(producer, SENT),
-        known=known,
-        clock=lambda: datetime.now(UTC),
-        on_skip=lambda status: skipped.labels(status).inc(),
-        composers=composers,
-        threads=sent_keys.threads,
+    metrics = ConsumerMetrics(registry)  # once per registry: shared by the loops
+    loops: list[ConsumerLoop] = []
+    for name, destination in routing.destinations.items():
+        # each destination gets its own view of the log (its keys start with its type and name)
+        prefix = f"{destination.type}:{name}:"
+        notifier = Notifier(
+            {name: senders[name]},
+            routing,
+            delivery_log=KafkaDeliveryLog(producer, SENT),
+            known={k: v for k, v in known.items() if k.startswith(prefix)},
+            clock=lambda: datetime.now(UTC),
+            on_skip=lambda status: skipped.labels(status).inc(),
+            composers={name: composers[name]},
+            threads={k: v for k, v in sent_keys.threads.items() if k.startswith(prefix)},
+        )
+        # without a routing file the one destination keeps the base group (and its position)
+        group = None if settings.routing_file is None else name
+        loops.append(destination_loop(settings, serde, producer, metrics, topics, group, notifier))
+    del known  # split among the loops: not kept twice
+    run_loops_service(
+        SERVICE, loops, registry=registry, host=settings.http_host, port=settings.http_port
     )
-    serve_consumer(
-        SERVICE,
-        settings,
+
+
+def destination_loop(
+    settings: Settings,
+    serde: Serde,
+    producer: EventProducer,
+    metrics: ConsumerMetrics,
+    topics: list[str],
+    destination: str | None,
+    notifier: Notifier,
+) -> ConsumerLoop:
+    """One destination's consumer loop: its own group `<base>.<destination>`, so its own
+    commit position, and a slow or failing destination holds up no other."""
+    base = settings.consumer_group or SERVICE
+    config = LoopConfig(
+        service=SERVICE,
+        group_id=base if destination is None else f"{base}.{destination}",
         topics=topics,
-        port=settings.http_port,
-        handler=notifier.on_event,
-        registry=registry,
-        producer=producer,
+        dead_letter_topic=dead_letter_topic(SERVICE),
+        bootstrap=settings.kafka_bootstrap,
+        batch_size=settings.consumer_batch_size,
+        consumer_config=consumer_overrides(settings),
     )
+    return ConsumerLoop(config, serde, producer, handler=notifier.on_event, metrics=metrics)
 
 
 def default_routing(settings: Settings) -> Routing:
@@ -128,12 +163,16 @@ def sender_for(destination: Destination, settings: Settings) -> ChatSender:
             settings.pagerduty_base_url,
             max_attempts=settings.pagerduty_max_attempts,
             timeout=settings.pagerduty_timeout_s,
+            backoff_s=settings.pagerduty_backoff_s,
+            max_backoff_s=settings.pagerduty_max_backoff_s,
         )
     elif destination.type == "teams":
         sender = TeamsWebhookSender(
             secret_of(destination, settings),
             max_attempts=settings.teams_max_attempts,
             timeout=settings.teams_timeout_s,
+            backoff_s=settings.teams_backoff_s,
+            max_backoff_s=settings.teams_max_backoff_s,
         )
     elif destination.type == "slack_bot":
         sender = SlackChatSender(
@@ -141,12 +180,16 @@ def sender_for(destination: Destination, settings: Settings) -> ChatSender:
             api_url=settings.slack_api_url,
             max_attempts=settings.slack_max_attempts,
             timeout=settings.slack_timeout_s,
+            backoff_s=settings.slack_backoff_s,
+            max_backoff_s=settings.slack_max_backoff_s,
         )
     else:
         sender = SlackWebhookSender(
             secret_of(destination, settings),
             max_attempts=settings.slack_max_attempts,
             timeout=settings.slack_timeout_s,
+            backoff_s=settings.slack_backoff_s,
+            max_backoff_s=settings.slack_max_backoff_s,
         )
     return ThrottledSender(sender, TokenBucket(destination.rate_per_s, destination.burst))
 

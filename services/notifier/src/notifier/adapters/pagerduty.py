@@ -12,7 +12,6 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cc.kafka import RetryableError
 from notifier.ports import Delivery
 
 log = logging.getLogger(__name__)
@@ -81,11 +80,14 @@ class PagerDutyEventsSender:
                 self._wait(attempt, self.backoff_s)
                 continue
             return Delivery(False, attempt, last)  # 400 and other 4xx: the event is wrong for good
-        raise RetryableError(f"pagerduty unavailable after {self.max_attempts} attempts: {last}")
+        # still failing after every attempt: a failed delivery (dead-lettered by the handler)
+        return Delivery(
+            False, self.max_attempts, f"gave up after {self.max_attempts} attempts: {last}"
+        )
 
     def _wait(self, attempt: int, base_s: float, retry_after: str | None = None) -> None:
         if attempt == self.max_attempts:
-            return  # no point waiting before raising
+            return  # no point waiting before giving up
         try:
             delay = float(retry_after) if retry_after else None
         except ValueError:  # an HTTP-date or garbage: fall back to our own schedule

@@ -10,7 +10,6 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cc.kafka import RetryableError
 from notifier.ports import Delivery
 
 log = logging.getLogger(__name__)
@@ -26,12 +25,13 @@ class SlackWebhookSender:
         max_attempts: int,
         timeout: float,
         backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
         stop: threading.Event | None = None,
     ) -> None:
         self._url = url
         self._http = httpx.Client(timeout=timeout)
         self.max_attempts = max_attempts
-        self.backoff_s = backoff_s
+        self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self._stop = stop or threading.Event()
         self._tracer = trace.get_tracer("notifier.slack")
 
@@ -48,8 +48,7 @@ class SlackWebhookSender:
                 except httpx.HTTPError as exc:
                     last = f"{type(exc).__name__}: {exc}"
                     span.set_attribute("error.type", type(exc).__name__)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 30)
+                    backoff = self._back_off(attempt, backoff)
                     continue
                 span.set_attribute("http.response.status_code", response.status_code)
             last = f"HTTP {response.status_code} {response.text[:200]}"
@@ -61,8 +60,17 @@ class SlackWebhookSender:
                 self._stop.wait(wait)
                 continue
             if response.status_code >= 500:
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30)
+                backoff = self._back_off(attempt, backoff)
                 continue
             return Delivery(False, attempt, last)  # 4xx: the payload or channel is wrong for good
-        raise RetryableError(f"slack unavailable after {self.max_attempts} attempts: {last}")
+        # still failing after every attempt: a failed delivery (dead-lettered by the handler),
+        # not a pause, so one destination's outage does not hold up the others
+        return Delivery(
+            False, self.max_attempts, f"gave up after {self.max_attempts} attempts: {last}"
+        )
+
+    def _back_off(self, attempt: int, backoff: float) -> float:
+        """Wait `backoff` (not after the last attempt); the next, doubled up to the cap."""
+        if attempt < self.max_attempts:
+            self._stop.wait(backoff)
+        return min(backoff * 2, self.max_backoff_s)

@@ -3,7 +3,7 @@
 Success is HTTP 200 `{"ok": true, "ts": ...}`; its `Delivery.response` is
 `ts=<message ts> channel=<channel id>` (`domain/slack_threads.delivered_response`), which is how
 a thread's root survives a restart (it is on the delivery log). `ok: false` is permanent except
-`ratelimited` (429, honours Retry-After); 5xx and network errors back off, then RetryableError.
+`ratelimited` (429, honours Retry-After); 5xx and network errors back off, then fail.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cc.kafka import RetryableError
 from notifier.domain.slack_threads import delivered_response
 from notifier.ports import Delivery
 
@@ -37,12 +36,13 @@ class SlackChatSender:
         max_attempts: int,
         timeout: float,
         backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
         stop: threading.Event | None = None,
     ) -> None:
         self._url = api_url.rstrip("/") + "/chat.postMessage"
         self._http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
         self.max_attempts = max_attempts
-        self.backoff_s = backoff_s
+        self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self._stop = stop or threading.Event()
         self._tracer = trace.get_tracer("notifier.slack_chat")
 
@@ -59,8 +59,7 @@ class SlackChatSender:
                 except httpx.HTTPError as exc:
                     last = f"{type(exc).__name__}: {exc}"
                     span.set_attribute("error.type", type(exc).__name__)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 30)
+                    backoff = self._back_off(attempt, backoff)
                     continue
                 span.set_attribute("http.response.status_code", response.status_code)
             body = _json(response)
@@ -72,8 +71,7 @@ class SlackChatSender:
                 self._stop.wait(wait)
                 continue
             if response.status_code >= 500:
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30)
+                backoff = self._back_off(attempt, backoff)
                 continue
             if response.status_code == 200 and body and body.get("ok") is True:
                 ts, channel = str(body.get("ts", "")), str(body.get("channel", ""))
@@ -81,7 +79,17 @@ class SlackChatSender:
             # ok:false (channel_not_found, invalid_auth, thread_not_found, ...) or another 4xx:
             # resending the same request cannot succeed
             return Delivery(False, attempt, last)
-        raise RetryableError(f"slack unavailable after {self.max_attempts} attempts: {last}")
+        # still failing after every attempt: a failed delivery (dead-lettered by the handler),
+        # not a pause, so one destination's outage does not hold up the others
+        return Delivery(
+            False, self.max_attempts, f"gave up after {self.max_attempts} attempts: {last}"
+        )
+
+    def _back_off(self, attempt: int, backoff: float) -> float:
+        """Wait `backoff` (not after the last attempt); the next, doubled up to the cap."""
+        if attempt < self.max_attempts:
+            self._stop.wait(backoff)
+        return min(backoff * 2, self.max_backoff_s)
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:

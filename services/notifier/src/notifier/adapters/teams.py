@@ -13,7 +13,6 @@ import httpx
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cc.kafka import RetryableError
 from notifier.adapters.pagerduty import backoff_delay
 from notifier.domain.teams_cards import encode_message
 from notifier.ports import Delivery
@@ -81,11 +80,14 @@ class TeamsWebhookSender:
                 self._wait(attempt, None)
                 continue
             return Delivery(False, attempt, last)  # 400/404/413: the card or the hook is wrong
-        raise RetryableError(f"teams unavailable after {self.max_attempts} attempts: {last}")
+        # still failing after every attempt: a failed delivery (dead-lettered by the handler)
+        return Delivery(
+            False, self.max_attempts, f"gave up after {self.max_attempts} attempts: {last}"
+        )
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
         if attempt == self.max_attempts:
-            return  # no point waiting before raising
+            return  # no point waiting before giving up
         try:
             delay = float(retry_after) if retry_after else None
         except ValueError:  # an HTTP-date or garbage: fall back to our own schedule
