@@ -13,11 +13,10 @@ import threading
 from typing import Any
 
 import httpx
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 
+from notifier.adapters.http_sender import Verdict
+from notifier.adapters.slack import SlackRetries
 from notifier.domain.slack_threads import delivered_response
-from notifier.ports import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +24,10 @@ DEFAULT_API_URL = "https://slack.com/api"
 RATELIMITED = "ratelimited"
 
 
-class SlackChatSender:
+class SlackChatSender(SlackRetries):
     """Posts with a bot token (the token is the secret: only in the Authorization header)."""
+
+    span_name = "slack chat.postMessage"
 
     def __init__(
         self,
@@ -39,57 +40,36 @@ class SlackChatSender:
         max_backoff_s: float = 30.0,
         stop: threading.Event | None = None,
     ) -> None:
-        self._url = api_url.rstrip("/") + "/chat.postMessage"
-        self._http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
-        self.max_attempts = max_attempts
-        self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
-        self._stop = stop or threading.Event()
-        self._tracer = trace.get_tracer("notifier.slack_chat")
-
-    def send(self, payload: dict[str, Any]) -> Delivery:
-        """Post one message: `ok` is delivered, `ok: false` is final unless rate limited."""
-        backoff = self.backoff_s
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
-            with self._tracer.start_as_current_span(
-                "slack chat.postMessage", kind=SpanKind.CLIENT
-            ) as span:
-                try:
-                    response = self._http.post(self._url, json=payload)
-                except httpx.HTTPError as exc:
-                    last = f"{type(exc).__name__}: {exc}"
-                    span.set_attribute("error.type", type(exc).__name__)
-                    backoff = self._back_off(attempt, backoff)
-                    continue
-                span.set_attribute("http.response.status_code", response.status_code)
-            body = _json(response)
-            error = str(body.get("error", "")) if body else ""
-            last = f"HTTP {response.status_code} error={error or response.text[:200]}"
-            if response.status_code == 429 or error == RATELIMITED:
-                wait = _retry_after(response.headers.get("Retry-After"))
-                log.warning("slack rate limited", extra={"retry_after_s": wait, "attempt": attempt})
-                self._stop.wait(wait)
-                continue
-            if response.status_code >= 500:
-                backoff = self._back_off(attempt, backoff)
-                continue
-            if response.status_code == 200 and body and body.get("ok") is True:
-                ts, channel = str(body.get("ts", "")), str(body.get("channel", ""))
-                return Delivery(True, attempt, delivered_response(ts, channel))
-            # ok:false (channel_not_found, invalid_auth, thread_not_found, ...) or another 4xx:
-            # resending the same request cannot succeed
-            return Delivery(False, attempt, last)
-        # still failing after every attempt: a failed delivery (dead-lettered by the handler),
-        # not a pause, so one destination's outage does not hold up the others
-        return Delivery(
-            False, self.max_attempts, f"gave up after {self.max_attempts} attempts: {last}"
+        super().__init__(
+            max_attempts=max_attempts,
+            timeout=timeout,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            stop=stop,
+            headers={"Authorization": f"Bearer {token}"},
         )
+        self._url = api_url.rstrip("/") + "/chat.postMessage"
 
-    def _back_off(self, attempt: int, backoff: float) -> float:
-        """Wait `backoff` (not after the last attempt); the next, doubled up to the cap."""
-        if attempt < self.max_attempts:
-            self._stop.wait(backoff)
-        return min(backoff * 2, self.max_backoff_s)
+    def _post(self, payload: dict[str, Any]) -> httpx.Response:
+        return self._http.post(self._url, json=payload)
+
+    def _judge(self, response: httpx.Response) -> Verdict:
+        """`ok` is delivered, `ok: false` is final unless rate limited."""
+        body = _json(response)
+        error = str(body.get("error", "")) if body else ""
+        last = f"HTTP {response.status_code} error={error or response.text[:200]}"
+        if response.status_code == 429 or error == RATELIMITED:
+            retry_after = response.headers.get("Retry-After")
+            log.warning("slack rate limited", extra={"retry_after": retry_after})
+            return Verdict("retry", last, retry_after, rate_limited=True)
+        if response.status_code >= 500:
+            return Verdict("retry", last)
+        if response.status_code == 200 and body and body.get("ok") is True:
+            ts, channel = str(body.get("ts", "")), str(body.get("channel", ""))
+            return Verdict("delivered", delivered_response(ts, channel))
+        # ok:false (channel_not_found, invalid_auth, thread_not_found, ...) or another 4xx:
+        # resending the same request cannot succeed
+        return Verdict("final", last)
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:
@@ -98,10 +78,3 @@ def _json(response: httpx.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
-
-
-def _retry_after(header: str | None) -> float:
-    try:
-        return max(float(header), 0.0) if header else 1.0
-    except ValueError:  # an HTTP-date or garbage: wait the minimum Slack asks for
-        return 1.0
