@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from cc.testing.local_server import LocalServer, Reply
+from cc.testing.local_server import RecordingServer, Reply
 
 ENQUEUE_PATH = "/v2/enqueue"
 DEFAULT_ROUTING_KEY = "commandcenterlocalroutingkey0000"  # 32 chars, like a real integration key
@@ -115,7 +115,7 @@ def validate_event(raw: bytes) -> dict[str, Any]:
     return event
 
 
-class FakePagerDuty(LocalServer):
+class FakePagerDuty(RecordingServer):
     """Serves the Events API v2 on loopback and keeps PagerDuty's alert-per-dedup_key state."""
 
     def __init__(
@@ -133,50 +133,31 @@ class FakePagerDuty(LocalServer):
         # None accepts any well-formed key; a set models integrations that exist.
         self._keys = None if routing_keys is None else frozenset(routing_keys)
         self._limit, self._clock = events_per_minute, clock
-        self._cond = threading.Condition()
-        self._events: list[dict[str, Any]] = []
-        self._rejected: list[dict[str, Any]] = []
         self._incidents: list[dict[str, Any]] = []
         self._open: dict[tuple[str, str], dict[str, Any]] = {}
-        self._failures: collections.deque[EventError] = collections.deque()
         self._windows: dict[str, collections.deque[float]] = {}
+
+    noun = "PagerDuty events"
 
     def events(self) -> list[dict[str, Any]]:
         """Accepted (202) events: json, dedup_key, outcome (opened/appended/.../dropped)."""
-        return self._snapshot(lambda: self._events)
+        return self._copies(lambda: self._accepted)
 
     def incidents(self) -> list[dict[str, Any]]:
         """Every alert ever opened, oldest first: routing_key, dedup_key, status, triggers, ..."""
-        return self._snapshot(lambda: self._incidents)
-
-    def rejected(self) -> list[dict[str, Any]]:
-        """Refused requests: status and body."""
-        return self._snapshot(lambda: self._rejected)
-
-    def _snapshot(self, records: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        with self._cond:  # a callable, so reset() cannot swap the list between read and copy
-            return [dict(r) for r in records()]
+        return self._copies(lambda: self._incidents)
 
     def reset(self) -> None:
         """Forget events, incidents, rejections, injected failures and rate-limit windows."""
         with self._cond:
-            self._events, self._rejected, self._incidents = [], [], []
-            self._open, self._windows = {}, {}
-            self._failures.clear()
+            self._forget()
+            self._incidents, self._open, self._windows = [], {}, {}
 
     def fail_next(self, status: int, body: dict[str, Any] | None = None, count: int = 1) -> None:
         """Answer the next `count` enqueue requests with `status` (no event is ingested)."""
         body = body or {"status": "error", "message": "injected failure", "errors": []}
         with self._cond:
             self._failures.extend([EventError(status, body)] * count)
-
-    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
-        """Block until at least `count` events were accepted; raise TimeoutError otherwise."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._events) >= count, timeout):
-                got = f"got {len(self._events)}; last rejections {self._rejected[-3:]}"
-                raise TimeoutError(f"expected {count} PagerDuty events in {timeout}s, {got}")
-            return [dict(e) for e in self._events]
 
     log_name = "fake_pagerduty"
 
@@ -205,7 +186,7 @@ class FakePagerDuty(LocalServer):
             dedup_key = event.get("dedup_key") or uuid.uuid4().hex  # PagerDuty generates one
             outcome = self._apply(event, dedup_key)
             record = {"json": event, "dedup_key": dedup_key, "outcome": outcome}
-            self._events.append(record | {"received_at": time.time()})
+            self._accepted.append(record | {"received_at": time.time()})
             self._cond.notify_all()
             return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 

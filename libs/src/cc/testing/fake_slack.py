@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import math
 import re
@@ -14,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cc.testing.local_server import LocalServer, Reply
+from cc.testing.local_server import RecordingServer, Reply
 
 DEFAULT_WEBHOOK_PATH = "/services/T000/B000/XXXXXXXX"
 MAX_BLOCKS = 50
@@ -93,7 +92,7 @@ def validate_payload(content_type: str, raw: bytes) -> dict[str, Any]:
     return payload
 
 
-class FakeSlack(LocalServer):
+class FakeSlack(RecordingServer):
     """Serves Slack incoming webhooks on loopback, recording what was delivered or refused."""
 
     def __init__(
@@ -111,10 +110,6 @@ class FakeSlack(LocalServer):
             raise ValueError("need a webhook path, burst >= 1 and rate_per_s > 0")
         super().__init__(host, port)
         self._burst, self._rate, self._clock = burst, rate_per_s, clock
-        self._cond = threading.Condition()
-        self._received: list[dict[str, Any]] = []
-        self._rejected: list[dict[str, Any]] = []
-        self._failures: collections.deque[tuple[int, str]] = collections.deque()
         self._buckets: dict[str, tuple[float, float]] = {}  # path -> (level, last update)
 
     @property
@@ -127,34 +122,22 @@ class FakeSlack(LocalServer):
         """Full URL of the first configured webhook."""
         return self.url + self._paths[0]
 
+    noun = "Slack messages"
+
     def received(self) -> list[dict[str, Any]]:
         """Delivered messages: path, json, headers (no Authorization), received_at, truncated."""
-        with self._cond:
-            return [dict(r) for r in self._received]
-
-    def rejected(self) -> list[dict[str, Any]]:
-        """Refused requests: path, status, body, detail, retry_after."""
-        with self._cond:
-            return [dict(r) for r in self._rejected]
+        return self._copies(lambda: self._accepted)
 
     def reset(self) -> None:
         """Forget messages, rejections, pending injected failures and rate-limit state."""
         with self._cond:
-            self._received, self._rejected, self._buckets = [], [], {}
-            self._failures.clear()
+            self._forget()
+            self._buckets = {}
 
     def fail_next(self, status: int, body: str, count: int = 1) -> None:
         """Answer the next `count` webhook requests with `status` and `body`."""
         with self._cond:
             self._failures.extend([(status, body)] * count)
-
-    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
-        """Block until at least `count` messages were delivered; raise TimeoutError otherwise."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._received) >= count, timeout):
-                got = f"got {len(self._received)}; last rejections {self._rejected[-3:]}"
-                raise TimeoutError(f"expected {count} Slack messages in {timeout}s, {got}")
-            return [dict(r) for r in self._received]
 
     log_name = "fake_slack"
 
@@ -187,7 +170,7 @@ class FakeSlack(LocalServer):
             record = {"path": path, "json": payload, "received_at": time.time()}
             record["headers"] = {k: v for k, v in headers.items() if k != "authorization"}
             record["truncated"] = len(payload.get("text") or "") > MAX_TEXT_CHARS
-            self._received.append(record)
+            self._accepted.append(record)
             self._cond.notify_all()
             return 200, "ok", 0
 

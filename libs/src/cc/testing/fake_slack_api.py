@@ -8,7 +8,6 @@ webhook stand-in's `validate_payload`, so both fakes refuse the same messages.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import math
 import signal
@@ -19,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cc.testing.fake_slack import MAX_TEXT_CHARS, WebhookError, validate_payload
-from cc.testing.local_server import LocalServer, Reply
+from cc.testing.local_server import RecordingServer, Reply
 
 DEFAULT_TOKEN = "xoxb-0000-local-token"  # noqa: S105 - the stand-in's own, not a secret
 DEFAULT_CHANNEL = "C0INCIDENTS"
@@ -34,7 +33,7 @@ class ApiError(Exception):
         self.status, self.error, self.detail, self.retry_after = status, error, detail, retry_after
 
 
-class FakeSlackApi(LocalServer):
+class FakeSlackApi(RecordingServer):
     """Serves chat.postMessage on loopback, recording messages by channel and thread."""
 
     log_name = "fake_slack_api"
@@ -55,10 +54,6 @@ class FakeSlackApi(LocalServer):
             raise ValueError("need a token, a channel, burst >= 1 and rate_per_s > 0")
         super().__init__(host, port)
         self._burst, self._rate, self._clock = burst, rate_per_s, clock
-        self._cond = threading.Condition()
-        self._messages: list[dict[str, Any]] = []
-        self._rejected: list[dict[str, Any]] = []
-        self._failures: collections.deque[tuple[int, str]] = collections.deque()
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (level, last update)
         self._seq = 0
 
@@ -67,45 +62,33 @@ class FakeSlackApi(LocalServer):
         """What a client uses as its Slack API base, e.g. ``http://127.0.0.1:18093/api``."""
         return self.base_url + "/api"
 
+    noun = "Slack messages"
+
     def messages(self) -> list[dict[str, Any]]:
         """Posted messages in order: channel, ts, thread_ts (None for a root), text, json."""
-        with self._cond:
-            return [dict(m) for m in self._messages]
+        return self._copies(lambda: self._accepted)
 
     def threads(self) -> dict[str, list[dict[str, Any]]]:
         """Root ts -> its replies in order (every root, with or without replies)."""
         with self._cond:
             out: dict[str, list[dict[str, Any]]] = {}
-            for m in self._messages:
+            for m in self._accepted:
                 if m["thread_ts"] is None:
                     out.setdefault(m["ts"], [])
                 else:
                     out.setdefault(m["thread_ts"], []).append(dict(m))
             return out
 
-    def rejected(self) -> list[dict[str, Any]]:
-        """Refused requests: status, error, detail, retry_after."""
-        with self._cond:
-            return [dict(r) for r in self._rejected]
-
     def reset(self) -> None:
         """Forget messages, rejections, pending injected failures and rate-limit state."""
         with self._cond:
-            self._messages, self._rejected, self._buckets = [], [], {}
-            self._failures.clear()
+            self._forget()
+            self._buckets = {}
 
     def fail_next(self, status: int, error: str, count: int = 1) -> None:
         """Answer the next `count` posts with `status` and `{"ok": false, "error": error}`."""
         with self._cond:
             self._failures.extend([(status, error)] * count)
-
-    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
-        """Block until at least `count` messages were posted; raise TimeoutError otherwise."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._messages) >= count, timeout):
-                got = f"got {len(self._messages)}; last rejections {self._rejected[-3:]}"
-                raise TimeoutError(f"expected {count} Slack messages in {timeout}s, {got}")
-            return [dict(m) for m in self._messages]
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         """chat.postMessage POSTs; `unknown_method` (404) for anything else."""
@@ -122,7 +105,7 @@ class FakeSlackApi(LocalServer):
                 extra = {"Retry-After": str(e.retry_after)} if e.retry_after else {}
                 refusal = json.dumps({"ok": False, "error": e.error}).encode()
                 return Reply(e.status, refusal, headers=extra, log={"path": path, "error": e.error})
-            self._messages.append(message)
+            self._accepted.append(message)
             self._cond.notify_all()
         answer = {"ok": True, "channel": message["channel"], "ts": message["ts"]}
         answer["message"] = {"type": "message", "text": message["text"], "ts": message["ts"]}
@@ -151,7 +134,7 @@ class FakeSlackApi(LocalServer):
         thread_ts = payload.get("thread_ts")
         if thread_ts is not None and not any(
             m["channel"] == channel and m["ts"] == thread_ts and m["thread_ts"] is None
-            for m in self._messages
+            for m in self._accepted
         ):
             raise ApiError("thread_not_found", f"no root {thread_ts!r} in {channel}")
         if wait := self._take_slot(str(channel)):

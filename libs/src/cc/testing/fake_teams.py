@@ -21,7 +21,6 @@ header is an assumption: the docs only say "back off", so the sender must cope w
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import re
 import signal
@@ -31,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from cc.testing.local_server import LocalServer, Reply
+from cc.testing.local_server import RecordingServer, Reply
 
 DEFAULT_WEBHOOK_PATH = "/workflows/0000/triggers/manual/paths/invoke"
 MAX_PAYLOAD_BYTES = 28 * 1024
@@ -87,7 +86,7 @@ def validate_message(raw: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str
     return message
 
 
-class FakeTeams(LocalServer):
+class FakeTeams(RecordingServer):
     """Serves Teams incoming webhooks on loopback, recording what was delivered or refused."""
 
     def __init__(
@@ -108,10 +107,6 @@ class FakeTeams(LocalServer):
         super().__init__(host, port)
         self.flavour, self._max_bytes, self._clock = flavour, max_bytes, clock
         self._rate, self._retry_after = requests_per_s, retry_after_s
-        self._cond = threading.Condition()
-        self._received: list[dict[str, Any]] = []
-        self._rejected: list[dict[str, Any]] = []
-        self._failures: collections.deque[WebhookError] = collections.deque()
         self._windows: dict[str, tuple[int, int]] = {}  # path -> (second, requests in it)
 
     @property
@@ -119,34 +114,22 @@ class FakeTeams(LocalServer):
         """Full URL of the first configured webhook."""
         return self.base_url + self._paths[0]
 
+    noun = "Teams messages"
+
     def received(self) -> list[dict[str, Any]]:
         """Delivered messages: path, json, size (bytes), received_at."""
-        with self._cond:
-            return [dict(r) for r in self._received]
-
-    def rejected(self) -> list[dict[str, Any]]:
-        """Refused requests: path, status (the underlying one), detail, retry_after."""
-        with self._cond:
-            return [dict(r) for r in self._rejected]
+        return self._copies(lambda: self._accepted)
 
     def reset(self) -> None:
         """Forget messages, rejections, pending injected failures and throttling state."""
         with self._cond:
-            self._received, self._rejected, self._windows = [], [], {}
-            self._failures.clear()
+            self._forget()
+            self._windows = {}
 
     def fail_next(self, status: int, count: int = 1, retry_after: int = 0) -> None:
         """Refuse the next `count` webhook requests with `status` (wrapped as the flavour does)."""
         with self._cond:
             self._failures.extend([WebhookError(status, "injected", retry_after)] * count)
-
-    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
-        """Block until at least `count` messages were delivered; raise TimeoutError otherwise."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._received) >= count, timeout):
-                got = f"got {len(self._received)}; last rejections {self._rejected[-3:]}"
-                raise TimeoutError(f"expected {count} Teams messages in {timeout}s, {got}")
-            return [dict(r) for r in self._received]
 
     log_name = "fake_teams"
 
@@ -176,7 +159,7 @@ class FakeTeams(LocalServer):
                 self._cond.notify_all()
                 return self._refusal(e)
             record = {"path": path, "json": message, "size": len(raw)}
-            self._received.append(record | {"received_at": time.time()})
+            self._accepted.append(record | {"received_at": time.time()})
             self._cond.notify_all()
             return (202, "", 0) if self.flavour == "workflows" else (200, "1", 0)
 

@@ -6,10 +6,12 @@ writes one JSON log line (when the reply carries one) and answers.
 
 from __future__ import annotations
 
+import collections
 import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -100,3 +102,38 @@ class LocalServer:
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
         return f"http://{self._address[0]}:{self._server.server_port}"
+
+
+class RecordingServer(LocalServer):
+    """A stand-in that records what it accepted and refused, and can be told to fail next."""
+
+    noun = "messages"
+    """What `wait_for` counts, for its error message."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self._cond = threading.Condition()
+        self._accepted: list[dict[str, Any]] = []
+        self._rejected: list[dict[str, Any]] = []
+        self._failures: collections.deque[Any] = collections.deque()
+
+    def rejected(self) -> list[dict[str, Any]]:
+        """Refused requests, oldest first."""
+        return self._copies(lambda: self._rejected)
+
+    def wait_for(self, count: int, timeout: float) -> list[dict[str, Any]]:
+        """Block until at least `count` were accepted; raise TimeoutError otherwise."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._accepted) >= count, timeout):
+                got = f"got {len(self._accepted)}; last rejections {self._rejected[-3:]}"
+                raise TimeoutError(f"expected {count} {self.noun} in {timeout}s, {got}")
+            return [dict(r) for r in self._accepted]
+
+    def _copies(self, records: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        with self._cond:  # a callable, so reset() cannot swap the list between read and copy
+            return [dict(r) for r in records()]
+
+    def _forget(self) -> None:
+        """Drop records and pending failures (call holding `_cond`)."""
+        self._accepted, self._rejected = [], []
+        self._failures.clear()
