@@ -92,6 +92,33 @@ def validate_payload(content_type: str, raw: bytes) -> dict[str, Any]:
     return payload
 
 
+class LeakyBuckets:
+    """Slack's observed limiter: a leaky bucket per key (burst, then `rate_per_s`).
+
+    Callers hold their server's lock; `take` says 0 if admitted, else whole seconds to wait.
+    """
+
+    def __init__(self, burst: int, rate_per_s: float, clock: Callable[[], float]) -> None:
+        self._burst, self._rate, self._clock = burst, rate_per_s, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (level, last update)
+
+    def take(self, key: str) -> int:
+        """Admit one request for `key`, or say how long to wait."""
+        now = self._clock()
+        level, last = self._buckets.get(key, (0.0, now))
+        level = max(0.0, level - (now - last) * self._rate)
+        excess = level + 1 - self._burst
+        if excess > 1e-9:  # tolerance so a drain of exactly one slot is not refused by rounding
+            self._buckets[key] = (level, now)
+            return max(1, math.ceil(excess / self._rate))
+        self._buckets[key] = (level + 1, now)
+        return 0
+
+    def clear(self) -> None:
+        """Forget every bucket."""
+        self._buckets = {}
+
+
 class FakeSlack(RecordingServer):
     """Serves Slack incoming webhooks on loopback, recording what was delivered or refused."""
 
@@ -109,8 +136,7 @@ class FakeSlack(RecordingServer):
         if not self._paths or burst < 1 or rate_per_s <= 0:
             raise ValueError("need a webhook path, burst >= 1 and rate_per_s > 0")
         super().__init__(host, port)
-        self._burst, self._rate, self._clock = burst, rate_per_s, clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # path -> (level, last update)
+        self._limiter = LeakyBuckets(burst, rate_per_s, clock)  # one bucket per webhook path
 
     @property
     def url(self) -> str:
@@ -132,7 +158,7 @@ class FakeSlack(RecordingServer):
         """Forget messages, rejections, pending injected failures and rate-limit state."""
         with self._cond:
             self._forget()
-            self._buckets = {}
+            self._limiter.clear()
 
     def fail_next(self, status: int, body: str, count: int = 1) -> None:
         """Answer the next `count` webhook requests with `status` and `body`."""
@@ -180,21 +206,9 @@ class FakeSlack(RecordingServer):
             raise WebhookError(status, body, "injected", 1 if status == 429 else 0)
         if path not in self._paths:
             raise WebhookError(404, "no_service", "unknown webhook path")
-        if wait := self._take_slot(path):
+        if wait := self._limiter.take(path):
             raise WebhookError(429, "rate_limited", f"retry in {wait}s", wait)
         return validate_payload(headers.get("content-type", ""), raw)
-
-    def _take_slot(self, path: str) -> int:
-        """Slack's observed limiter, a leaky bucket per webhook: 0 if admitted, else seconds."""
-        now = self._clock()
-        level, last = self._buckets.get(path, (0.0, now))
-        level = max(0.0, level - (now - last) * self._rate)
-        excess = level + 1 - self._burst
-        if excess > 1e-9:  # tolerance so a drain of exactly one slot is not refused by rounding
-            self._buckets[path] = (level, now)
-            return max(1, math.ceil(excess / self._rate))
-        self._buckets[path] = (level + 1, now)
-        return 0
 
     def handle_control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
         """Answer a ``/_test/...`` inspection request: (status, JSON-able body)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import signal
 import sys
 import threading
@@ -17,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cc.testing.fake_slack import MAX_TEXT_CHARS, WebhookError, validate_payload
+from cc.testing.fake_slack import MAX_TEXT_CHARS, LeakyBuckets, WebhookError, validate_payload
 from cc.testing.local_server import RecordingServer, Reply
 
 DEFAULT_TOKEN = "xoxb-0000-local-token"  # noqa: S105 - the stand-in's own, not a secret
@@ -53,8 +52,7 @@ class FakeSlackApi(RecordingServer):
         if not self._tokens or not self._channels or burst < 1 or rate_per_s <= 0:
             raise ValueError("need a token, a channel, burst >= 1 and rate_per_s > 0")
         super().__init__(host, port)
-        self._burst, self._rate, self._clock = burst, rate_per_s, clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (level, last update)
+        self._limiter = LeakyBuckets(burst, rate_per_s, clock)  # one bucket per channel
         self._seq = 0
 
     @property
@@ -83,7 +81,7 @@ class FakeSlackApi(RecordingServer):
         """Forget messages, rejections, pending injected failures and rate-limit state."""
         with self._cond:
             self._forget()
-            self._buckets = {}
+            self._limiter.clear()
 
     def fail_next(self, status: int, error: str, count: int = 1) -> None:
         """Answer the next `count` posts with `status` and `{"ok": false, "error": error}`."""
@@ -137,7 +135,7 @@ class FakeSlackApi(RecordingServer):
             for m in self._accepted
         ):
             raise ApiError("thread_not_found", f"no root {thread_ts!r} in {channel}")
-        if wait := self._take_slot(str(channel)):
+        if wait := self._limiter.take(str(channel)):
             raise ApiError("ratelimited", f"retry in {wait}s", 429, wait)
         self._seq += 1
         text = payload.get("text") or ""
@@ -150,18 +148,6 @@ class FakeSlackApi(RecordingServer):
             "received_at": time.time(),
             "truncated": len(text) > MAX_TEXT_CHARS,
         }
-
-    def _take_slot(self, channel: str) -> int:
-        """A leaky bucket per channel (1/s, short bursts): 0 if admitted, else seconds to wait."""
-        now = self._clock()
-        level, last = self._buckets.get(channel, (0.0, now))
-        level = max(0.0, level - (now - last) * self._rate)
-        excess = level + 1 - self._burst
-        if excess > 1e-9:  # tolerance so a drain of exactly one slot is not refused by rounding
-            self._buckets[channel] = (level, now)
-            return max(1, math.ceil(excess / self._rate))
-        self._buckets[channel] = (level + 1, now)
-        return 0
 
 
 def main(argv: list[str] | None = None) -> int:
