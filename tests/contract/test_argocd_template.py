@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from cc.testing.fakes import RecordingProducer
 from ingestor.api import create_app
 from ingestor.config import Settings as IngestorSettings
 
@@ -300,22 +300,6 @@ def rendered(
         assert run.returncode == 0, run.stderr
         out[name] = json.loads(run.stdout)
     return out
-
-
-class RecordingProducer:
-    """Kafka that acknowledges everything and remembers it."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, Any]] = []
-
-    def ready(self) -> bool:
-        return True
-
-    async def send_batch_async(self, records: Sequence[tuple[str, str, Any]], **_: Any) -> None:
-        self.sent.extend(records)
-
-    async def send_async(self, topic: str, key: str, event: Any, **_: Any) -> None:
-        self.sent.append((topic, key, event))
 
 
 @pytest.mark.parametrize("state", list(EXPECTED))

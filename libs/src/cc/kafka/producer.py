@@ -12,7 +12,6 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from opentelemetry import trace
 from opentelemetry.context import Context
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -148,12 +147,6 @@ class EventProducer:
         """Produce one event and block until Kafka acknowledged it."""
         return self.produce(topic, key, event).result(timeout)
 
-    async def send_async(
-        self, topic: str, key: str, event: Event, *, context: Context | None = None
-    ) -> Message:
-        """Produce one event and await the broker's acknowledgement."""
-        return await asyncio.wrap_future(self.produce(topic, key, event, context=context))
-
     async def send_batch_async(
         self, records: Sequence[tuple[str, str, Event]], *, context: Context | None = None
     ) -> None:
@@ -220,8 +213,3 @@ class EventProducer:
         self._producer.flush(timeout)
         self._stop.set()
         self._poller.join(timeout=2)
-
-
-def current_context() -> Context:
-    """The active trace context (to hand to `produce` from another thread)."""
-    return trace.set_span_in_context(trace.get_current_span())

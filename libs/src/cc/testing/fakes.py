@@ -26,10 +26,6 @@ class RecordingProducer:
             raise ProduceError("broker down")
         self.sent.extend(records)
 
-    async def send_async(self, topic: str, key: str, event: Any, **_: Any) -> None:
-        """One event, same semantics."""
-        await self.send_batch_async([(topic, key, event)])
-
     def ready(self) -> bool:
         """Readiness follows the mode."""
         return self.mode == "ack"
