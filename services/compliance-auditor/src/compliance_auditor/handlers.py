@@ -28,12 +28,11 @@ class Auditor:
             origin = Origin(
                 item.topic, item.partition, item.offset, item.key, trace_id_hex(item.span)
             )
-            item.span.set_attribute(
-                "cc.audit.index", index_for(self.index_prefix, event.metadata.occurred_at)
-            )
+            index = index_for(self.index_prefix, event.metadata.occurred_at)
+            item.span.set_attribute("cc.audit.index", index)
             writes.append(
                 AuditWrite(
-                    index=index_for(self.index_prefix, event.metadata.occurred_at),
+                    index=index,
                     doc_id=event.metadata.event_id,
                     document=audit_document(record, event.to_avro(), origin, now),
                 )
