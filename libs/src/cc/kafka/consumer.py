@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
@@ -74,6 +75,11 @@ class Outgoing:
 
 Handler = Callable[[Received], Sequence[Outgoing]]
 BatchHandler = Callable[[list[Received]], Sequence[Outgoing]]
+Tick = Callable[[datetime], Sequence[Outgoing]]
+"""Time-driven work (a storm ending, a quiet period over): called with the wall clock's now."""
+BeforeCommit = Callable[[], Sequence["Future[Message]"]]
+"""Called once a batch's outputs are acknowledged; its futures are awaited before the commit
+(a state store's `flush`)."""
 
 
 @dataclass
@@ -120,6 +126,9 @@ class ConsumerLoop:
         handler: Handler | None = None,
         batch_handler: BatchHandler | None = None,
         metrics: ConsumerMetrics,
+        before_commit: BeforeCommit | None = None,
+        tick: Tick | None = None,
+        tick_interval: float = 1.0,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler or batch_handler")
@@ -130,6 +139,10 @@ class ConsumerLoop:
         self._handler = handler
         self._handle_batch: BatchHandler = batch_handler or self._handle_each
         self._seen = SeenIds(config.dedup_capacity)
+        self._before_commit = before_commit
+        self._tick = tick
+        self._tick_interval = tick_interval
+        self._next_tick = time.monotonic() + tick_interval
         self._stop = threading.Event()
         self._tracer = trace.get_tracer(f"cc.kafka.{config.service}")
         conf = {
@@ -168,6 +181,8 @@ class ConsumerLoop:
                 if messages:
                     messages += self._consumer.consume(self.config.batch_size - 1, 0)
                     self._process(messages)
+                if self._tick is not None and time.monotonic() >= self._next_tick:
+                    self._run_tick(self._tick)
         finally:
             self._consumer.close()
 
@@ -215,7 +230,23 @@ class ConsumerLoop:
         if outgoing is None:
             return  # stopped while a dependency was down: commit nothing, redelivered later
         dead += [self._dead_letter(i, "handle", i.error) for i in items if i.error is not None]
-        futures = [
+        for future in [*self._produce_all(outgoing), *dead]:
+            future.result(timeout=60)  # ProduceError stops the service: nothing is committed
+        self._flush_state()
+        self._commit(offsets)
+        for item in items:
+            self._seen.add(item.event.metadata.event_id)
+            item.span.end()
+
+    def _run_tick(self, tick: Tick) -> None:
+        """Produce what the time-driven work returns, then flush state; nothing to commit."""
+        self._next_tick = time.monotonic() + self._tick_interval
+        for future in self._produce_all(tick(datetime.now(UTC))):
+            future.result(timeout=60)
+        self._flush_state()
+
+    def _produce_all(self, outgoing: Sequence[Outgoing]) -> list[Future[Message]]:
+        return [
             self.producer.produce(
                 out.topic,
                 out.key,
@@ -224,12 +255,11 @@ class ConsumerLoop:
             )
             for out in outgoing
         ]
-        for future in [*futures, *dead]:
-            future.result(timeout=60)  # ProduceError stops the service: nothing is committed
-        self._commit(offsets)
-        for item in items:
-            self._seen.add(item.event.metadata.event_id)
-            item.span.end()
+
+    def _flush_state(self) -> None:
+        if self._before_commit is not None:
+            for future in self._before_commit():
+                future.result(timeout=60)
 
     def _handle_with_retry(self, items: list[Received]) -> Sequence[Outgoing] | None:
         """The handler's result, retrying on RetryableError; None if stopped meanwhile."""

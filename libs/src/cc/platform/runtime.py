@@ -13,7 +13,14 @@ from prometheus_client import CollectorRegistry
 from cc.events.compat import older_writers
 from cc.events.registry import HttpRegistryClient
 from cc.events.serde import RegistrySerde, Serde, SingleObjectSerde
-from cc.kafka.consumer import BatchHandler, ConsumerLoop, Handler, LoopConfig
+from cc.kafka.consumer import (
+    BatchHandler,
+    BeforeCommit,
+    ConsumerLoop,
+    Handler,
+    LoopConfig,
+    Tick,
+)
 from cc.kafka.metrics import ConsumerMetrics
 from cc.kafka.producer import EventProducer
 from cc.kafka.topics import dead_letter_topic
@@ -43,6 +50,9 @@ def serve_consumer(
     extra_checks: dict[str, ReadinessCheck] | None = None,
     registry: CollectorRegistry | None = None,
     producer: EventProducer | None = None,
+    before_commit: BeforeCommit | None = None,
+    tick: Tick | None = None,
+    tick_interval: float = 1.0,
 ) -> None:
     """Compose and run a consumer service: serde, producer, loop, ops endpoints."""
     registry = registry or CollectorRegistry()
@@ -66,6 +76,9 @@ def serve_consumer(
         handler=handler,
         batch_handler=batch_handler,
         metrics=ConsumerMetrics(registry),
+        before_commit=before_commit,
+        tick=tick,
+        tick_interval=tick_interval,
     )
     run_loop_service(
         service,
