@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,11 +91,54 @@ def audit_document(
             "payload": _flatten_for_search(payload),
         },
     }
+    _add_subject_and_times(record, payload, doc)
     if origin.trace_id:
         doc["trace"] = {"id": origin.trace_id}
     if decided_by := payload.get("decided_by"):
         doc["user"] = {"name": decided_by}
     return doc
+
+
+def _add_subject_and_times(record: str, payload: dict[str, Any], doc: dict[str, Any]) -> None:
+    """What the event is about (service, environment) and its span of time, for the KPIs."""
+    service, environment = subject_of(record, payload)
+    doc["commandcenter"]["service"] = service
+    doc["commandcenter"]["environment"] = environment
+    start = payload.get("opened_at") if record == "IncidentResolved" else payload.get("started_at")
+    end = payload["metadata"]["occurred_at"] if record == "IncidentResolved" else None
+    end = end or payload.get("finished_at")
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        doc["event"].update(start=start, end=end, duration=int((end - start).total_seconds() * 1e9))
+    commit_time = payload.get("commit_time")
+    deployed = payload.get("finished_at") or payload["metadata"]["occurred_at"]
+    if isinstance(commit_time, datetime) and isinstance(deployed, datetime):
+        doc["commandcenter"]["lead_time_seconds"] = (deployed - commit_time).total_seconds()
+
+
+def subject_of(record: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """The service and environment an event concerns ('' when it does not say)."""
+    if record == "DeploymentObserved":
+        labels = _application_labels(payload.get("raw") or "{}")
+        service = labels.get("service") or labels.get("app") or payload.get("application", "")
+        return str(service), str(labels.get("environment") or labels.get("env") or "")
+    for holder in ("signature", "target"):
+        if isinstance(found := payload.get(holder), dict):
+            return str(found.get("service", "")), str(found.get("environment", ""))
+    if record == "AlertReceived":
+        labels = payload.get("labels") or {}
+        return labels.get("service", ""), labels.get("env") or labels.get("environment", "")
+    return str(payload.get("service") or ""), str(payload.get("environment") or "")
+
+
+def _application_labels(raw: str) -> dict[str, Any]:
+    """metadata.labels of the Argo CD Application in a DeploymentObserved's raw body."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return {}
+    app = body.get("app") if isinstance(body, dict) else None
+    labels = ((app or {}).get("metadata") or {}).get("labels") if isinstance(app, dict) else None
+    return labels if isinstance(labels, dict) else {}
 
 
 def _message(record: str, payload: dict[str, Any]) -> str:
