@@ -52,7 +52,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply.body)
 
-    do_GET = do_POST = _dispatch  # noqa: N815 - the names http.server dispatches on
+    # the names http.server dispatches on; PUT/PATCH/DELETE for REST stand-ins (Argo CD, k8s)
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default access log; `_dispatch` writes a JSON line instead."""
