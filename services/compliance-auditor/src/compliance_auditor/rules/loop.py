@@ -1,0 +1,136 @@
+"""The rules as a consumer loop: events in, ComplianceViolationFound out, state in Kafka."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cc.events import ComplianceViolationFound, Serde, deterministic_id, new_metadata
+from cc.kafka import ConsumerLoop, ConsumerMetrics, EventProducer, LoopConfig, Outgoing, Received
+from cc.kafka import dead_letter_topic as dead_letter_topic_of
+from cc.kafka.state import KafkaStateStore
+from cc.platform.runtime import consumer_overrides
+from cc.platform.settings import ServiceSettings
+from compliance_auditor.rules.cases import Violation
+from compliance_auditor.rules.config import load_rules
+from compliance_auditor.rules.engine import RuleEngine
+
+SERVICE = "compliance-auditor"
+GROUP = "compliance-auditor.rules"
+STATE_TOPIC = "compliance-auditor.state.rules.v1"
+VIOLATIONS_TOPIC = "compliance.compliance-violation-found.v1"
+RULES_TOPICS = [
+    "deployments.deployment-observed.v1",
+    "incidents.incident-opened.v1",
+    "incidents.incident-updated.v1",
+    "incidents.incident-resolved.v1",
+    "remediation.remediation-planned.v1",
+    "remediation.remediation-decided.v1",
+    "remediation.remediation-executed.v1",
+]
+DEFAULT_RULES = "deploy/compliance-auditor/rules.yaml"
+# the loop counts as caught up when nothing arrived for this long: deadlines then run on the
+# wall clock; while events flow (a backlog), on the newest event time seen, so replaying an old
+# history does not fire deadlines whose answer is still further down the backlog
+IDLE_AFTER_S = 5.0
+
+
+def violation_event(v: Violation) -> ComplianceViolationFound:
+    """The event for a violation; its id derives from the violation id (replays repeat it)."""
+    return ComplianceViolationFound(
+        metadata=new_metadata(
+            SERVICE,
+            occurred_at=v.at,
+            event_id=deterministic_id("compliance-violation-found", v.violation_id),
+            incident_id=v.incident_id,
+        ),
+        violation_id=v.violation_id,
+        rule_id=v.rule_id,
+        severity=v.severity,
+        description=v.description,
+        service=v.service,
+        environment=v.environment,
+        evidence_event_ids=list(v.evidence),
+    )
+
+
+class RulesHandler:
+    """Feeds events and ticks to the engine and turns its violations into events."""
+
+    def __init__(
+        self,
+        engine: RuleEngine,
+        *,
+        idle_after: float = IDLE_AFTER_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.idle_after = idle_after
+        self.monotonic = monotonic
+        self.watermark: datetime | None = None
+        self._last_event = float("-inf")
+
+    def on_event(self, item: Received) -> list[Outgoing]:
+        """Evaluate one event."""
+        at = item.event.metadata.occurred_at
+        self.watermark = at if self.watermark is None else max(self.watermark, at)
+        self._last_event = self.monotonic()
+        return [self._outgoing(v, item) for v in self.engine.on_event(item.event)]
+
+    def tick(self, now: datetime) -> list[Outgoing]:
+        """Fire the deadlines that passed (see IDLE_AFTER_S for which clock)."""
+        idle = self.monotonic() - self._last_event >= self.idle_after
+        clock = now if idle or self.watermark is None else min(now, self.watermark)
+        return [self._outgoing(v, None) for v in self.engine.on_clock(clock)]
+
+    def _outgoing(self, v: Violation, cause: Received | None) -> Outgoing:
+        return Outgoing(VIOLATIONS_TOPIC, v.rule_id, violation_event(v), cause)
+
+
+def rules_path(configured: Path | None) -> Path:
+    """The configured rules file, or the one shipped in the repository."""
+    if configured is not None:
+        return configured
+    for parent in Path(__file__).resolve().parents:
+        if (parent / DEFAULT_RULES).is_file():
+            return parent / DEFAULT_RULES
+    raise FileNotFoundError(f"{DEFAULT_RULES} not found: set COMPLIANCE_AUDITOR_RULES_FILE")
+
+
+def build_rules_loop(
+    settings: ServiceSettings,
+    *,
+    producer: EventProducer,
+    serde: Serde,
+    metrics: ConsumerMetrics,
+    rules_file: Path | None = None,
+    group_id: str = GROUP,
+    state_topic: str = STATE_TOPIC,
+    tick_interval: float = 1.0,
+) -> ConsumerLoop:
+    """The rules loop, its state loaded from Kafka (raises on an invalid rules file)."""
+    engine_config = load_rules(rules_path(rules_file))
+    store = KafkaStateStore(settings.kafka_bootstrap, state_topic, producer)
+    store.load()
+    handler = RulesHandler(RuleEngine(engine_config, store))
+    config = LoopConfig(
+        service=SERVICE,
+        group_id=group_id,
+        topics=RULES_TOPICS,
+        dead_letter_topic=dead_letter_topic_of(SERVICE),
+        bootstrap=settings.kafka_bootstrap,
+        batch_size=settings.consumer_batch_size,
+        consumer_config=consumer_overrides(settings),
+    )
+    return ConsumerLoop(
+        config,
+        serde,
+        producer,
+        handler=handler.on_event,
+        metrics=metrics,
+        before_commit=store.flush,
+        tick=handler.tick,
+        tick_interval=tick_interval,
+    )
