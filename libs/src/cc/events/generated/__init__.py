@@ -5,6 +5,7 @@ from typing import Any
 from cc.events.generated.alert_group import AlertGroup
 from cc.events.generated.alert_received import AlertReceived
 from cc.events.generated.anomaly_detected import AnomalyDetected
+from cc.events.generated.audit_anchor import AuditAnchor
 from cc.events.generated.compliance_violation_found import ComplianceViolationFound
 from cc.events.generated.deployment_observed import DeploymentObserved
 from cc.events.generated.event_metadata import EventMetadata
@@ -25,6 +26,7 @@ from cc.events.generated.suspect_deployment import SuspectDeployment
 EVENT_TYPES: dict[str, Any] = {
     AlertReceived.SCHEMA: AlertReceived,
     AnomalyDetected.SCHEMA: AnomalyDetected,
+    AuditAnchor.SCHEMA: AuditAnchor,
     ComplianceViolationFound.SCHEMA: ComplianceViolationFound,
     DeploymentObserved.SCHEMA: DeploymentObserved,
     IncidentOpened.SCHEMA: IncidentOpened,
@@ -44,6 +46,7 @@ __all__ = [
     "AlertGroup",
     "AlertReceived",
     "AnomalyDetected",
+    "AuditAnchor",
     "ComplianceViolationFound",
     "DeploymentObserved",
     "EventMetadata",
