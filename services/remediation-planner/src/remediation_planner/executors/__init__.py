@@ -1,0 +1,1 @@
+"""Executors: idempotent, crash-safe actions against Argo CD, Kubernetes and Alertmanager."""
