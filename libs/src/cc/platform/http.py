@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvicorn
@@ -57,11 +57,16 @@ def metrics_registry(registry: CollectorRegistry) -> CollectorRegistry:
 
 
 def ops_app(
-    service: str, registry: CollectorRegistry, checks: dict[str, ReadinessCheck]
+    service: str,
+    registry: CollectorRegistry,
+    checks: dict[str, ReadinessCheck],
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """A FastAPI app with just the operations endpoints (for services without their own API)."""
+    """A FastAPI app with the operations endpoints and the service's own `routers`, if any."""
     app = FastAPI(title=service, version="0.1.0", telemetry=NO_NATIVE_TELEMETRY)
     app.include_router(ops_router(registry, checks))
+    for router in routers:
+        app.include_router(router)
     return app
 
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from cc.events.compat import older_writers
@@ -53,8 +54,10 @@ def serve_consumer(
     before_commit: BeforeCommit | None = None,
     tick: Tick | None = None,
     tick_interval: float = 1.0,
+    routers: Sequence[APIRouter] = (),
 ) -> None:
-    """Compose and run a consumer service: serde, producer, loop, ops endpoints."""
+    """Compose and run a consumer service: serde, producer, loop, ops endpoints (plus the
+    service's own `routers`, served on the same port)."""
     registry = registry or CollectorRegistry()
     serde = make_serde(settings.schema_registry_url)
     producer = producer or EventProducer(
@@ -87,6 +90,7 @@ def serve_consumer(
         host=settings.http_host,
         port=port,
         extra_checks=extra_checks,
+        routers=routers,
     )
 
 
@@ -106,10 +110,11 @@ def run_loop_service(
     host: str,
     port: int,
     extra_checks: dict[str, ReadinessCheck] | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> None:
-    """Serve /healthz, /readyz, /metrics and run the loop until SIGTERM or SIGINT."""
+    """Serve /healthz, /readyz, /metrics and `routers`; run the loop until SIGTERM or SIGINT."""
     checks: dict[str, ReadinessCheck] = {"kafka": loop.ready, **(extra_checks or {})}
-    server = BackgroundServer(ops_app(service, registry, checks), host, port)
+    server = BackgroundServer(ops_app(service, registry, checks, routers), host, port)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", extra={"signal": signal.Signals(signum).name})
