@@ -1,91 +1,329 @@
-"""Contract events in, contract events out."""
+"""Contract events in, contract events out: incidents, plans, verifications, learning.
+
+One consumer loop runs `on_batch` and `tick` in one thread, so the state needs no locks. State
+changes are written to the stores at the end of each batch and tick; the loop flushes the stores
+before it commits input offsets.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+
 from cc.events import (
+    AlertReceived,
     AnomalyDetected,
+    DeploymentObserved,
     EventMetadata,
-    IncidentOpened,
-    IncidentUpdated,
-    RemediationPlanned,
+    RemediationExecuted,
+    RemediationVerified,
     deterministic_id,
-    new_metadata,
 )
 from cc.kafka import Outgoing, Received
-from remediation_planner.domain.incidents import IncidentBook
+from remediation_planner import messages, state
+from remediation_planner.domain.incidents import AnomalyIn, Incident, IncidentBook, Suspect
+from remediation_planner.domain.learning import Outcomes
+from remediation_planner.domain.planning import draft_plan, learning_signature
+from remediation_planner.domain.policy import AutomationLedger, Policy
+from remediation_planner.domain.runbooks import Runbook
+from remediation_planner.domain.suspects import Deploy, is_successful_deploy, suspect_for
+from remediation_planner.domain.verification import Watch, verdict, watch_for
+from remediation_planner.ports import StateStore
 
-SERVICE = "remediation-planner"
+ANOMALIES = "anomalies.anomaly-detected.v1"
+ALERTS = "alerts.alert-received.v1"
+DEPLOYMENTS = "deployments.deployment-observed.v1"
+EXECUTED = "remediation.remediation-executed.v1"
 OPENED = "incidents.incident-opened.v1"
 UPDATED = "incidents.incident-updated.v1"
+RESOLVED = "incidents.incident-resolved.v1"
 PLANNED = "remediation.remediation-planned.v1"
+VERIFIED = "remediation.remediation-verified.v1"
+CONSUMES = [ANOMALIES, ALERTS, DEPLOYMENTS, EXECUTED, VERIFIED]
+URGENT = frozenset({"severity", "suspect"})  # published at once; member counts wait for a tick
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The planner's windows and periods."""
+
+    group_window: timedelta = timedelta(minutes=15)
+    suspect_window: timedelta = timedelta(minutes=30)
+    quiet_period: timedelta = timedelta(minutes=5)
+    update_interval: timedelta = timedelta(seconds=10)
+    verify_period: timedelta = timedelta(minutes=10)
+    retention: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Where the planner keeps its state."""
+
+    incidents: StateStore
+    outcomes: StateStore
+    automation: StateStore
 
 
 class Planner:
-    """Groups anomalies into incidents and proposes a first plan for each new incident."""
+    """Groups anomalies and alerts into incidents, plans, verifies and learns."""
 
-    def __init__(self, book: IncidentBook) -> None:
-        self.book = book
+    def __init__(
+        self, *, runbooks: tuple[Runbook, ...], policy: Policy, timing: Timing, stores: Stores
+    ) -> None:
+        self.runbooks = runbooks
+        self.policy = policy
+        self.timing = timing
+        self.stores = stores
+        self.book = IncidentBook(window=timing.group_window)
+        self.outcomes = Outcomes()
+        self.ledger = AutomationLedger()
+        self.deploys: dict[str, Deploy] = {}
+        self.watches: dict[str, Watch] = {}
+        self.plans: dict[str, dict[str, str]] = {}
+        self._causes: dict[str, EventMetadata] = {}
+
+    def load(self) -> dict[str, int]:
+        """Rebuild the working state from the (already loaded) stores."""
+        counts = state.load_book(self.book, self.stores.incidents)
+        for key, value in self.stores.incidents.items():
+            kind, _, rest = key.partition("/")
+            if kind == "d":
+                self.deploys[rest] = state.decode_deploy(value)
+            elif kind == "w":
+                self.watches[rest] = state.decode_watch(value)
+            elif kind == "p":
+                self.plans[rest] = orjson.loads(value)
+        counts["outcomes"] = state.load_outcomes(self.outcomes, self.stores.outcomes)
+        counts["automatic_actions"] = state.load_ledger(self.ledger, self.stores.automation)
+        counts["watches"] = len(self.watches)
+        return counts
+
+    def on_batch(self, items: list[Received]) -> list[Outgoing]:
+        """Handle a batch of any of the consumed events; publish what changed."""
+        out: list[Outgoing] = []
+        for item in items:
+            event = item.event
+            if isinstance(event, AnomalyDetected):
+                out += self.on_anomaly_detected(item)
+            elif isinstance(event, AlertReceived):
+                self.on_alert_received(event)
+            elif isinstance(event, DeploymentObserved):
+                out += self.on_deployment_observed(event)
+            elif isinstance(event, RemediationExecuted):
+                self.on_remediation_executed(event)
+            elif isinstance(event, RemediationVerified):
+                self.on_remediation_verified(event)
+        state.save_changes(self.book, self.stores.incidents)
+        return out
 
     def on_anomaly_detected(self, item: Received) -> list[Outgoing]:
-        """Open or update the incident of the anomaly's signature; plan for a new one."""
-        anomaly = item.event
-        if not isinstance(anomaly, AnomalyDetected) or anomaly.phase != "started":
-            return []
-        sig = anomaly.signature
-        key = "|".join((sig.cluster, sig.namespace, sig.service, sig.alertname))
-        grouped = self.book.add_anomaly(
-            new_incident_id=deterministic_id("incident", anomaly.anomaly_id),
-            signature_key=key,
-            anomaly_id=anomaly.anomaly_id,
-            score=anomaly.score,
-            fingerprints=anomaly.member_fingerprints,
+        """Group the anomaly; a new incident is opened and planned for at once."""
+        event = item.event
+        assert isinstance(event, AnomalyDetected)
+        at = event.metadata.occurred_at
+        suspect = event.suspect
+        anomaly = AnomalyIn(
+            anomaly_id=event.anomaly_id,
+            kind=event.kind,
+            phase=event.phase,
+            score=event.score,
+            at=at,
+            signature=event.signature.to_avro(),
+            summary=event.summary,
+            fingerprints=tuple(event.member_fingerprints),
+            suspect=None if suspect is None else Suspect(**suspect.to_avro()),
         )
-        incident = grouped.incident
-        if not grouped.changed:
+        change = self.book.add_anomaly(
+            anomaly, new_incident_id=deterministic_id("incident", event.anomaly_id)
+        )
+        if change is None:
             return []
+        incident = change.incident
+        self._causes[incident.incident_id] = event.metadata
+        if change.opened:
+            if incident.suspect is None and (found := self._suspect(incident)) is not None:
+                self.book.set_suspect(incident, found)
+            incident.pending.clear()
+            opened = messages.incident_opened(incident, event.metadata)
+            return [
+                Outgoing(OPENED, incident.incident_id, opened, cause=item),
+                *self._plan(incident, at, event.metadata, item),
+            ]
+        return self._urgent_update(incident, at, item)
 
-        def meta(kind: str) -> EventMetadata:
-            return new_metadata(
-                SERVICE,
-                occurred_at=anomaly.metadata.occurred_at,
-                event_id=deterministic_id(kind, incident.incident_id, anomaly.anomaly_id),
-                caused_by=anomaly.metadata,
-                incident_id=incident.incident_id,
+    def on_alert_received(self, event: AlertReceived) -> None:
+        """Track member alerts (their resolution ends incidents); join alerts to incidents."""
+        change = self.book.observe_alert(
+            event.fingerprint,
+            firing=event.status == "firing",
+            at=event.metadata.occurred_at,
+            labels=event.labels,
+        )
+        if change is not None and change.reasons:
+            self._causes[change.incident.incident_id] = event.metadata
+
+    def on_deployment_observed(self, event: DeploymentObserved) -> list[Outgoing]:
+        """Remember successful deploys; name one as suspect of an open incident it fits."""
+        if not is_successful_deploy(event.trigger, event.operation_phase):
+            return []
+        deploy = Deploy(
+            application=event.application,
+            namespace=event.namespace,
+            cluster=event.cluster,
+            revision=event.revision,
+            event_id=event.metadata.event_id,
+            at=event.finished_at or event.metadata.occurred_at,
+        )
+        self.deploys[deploy.application] = deploy
+        self.stores.incidents.put(f"d/{deploy.application}", state.encode_deploy(deploy))
+        out: list[Outgoing] = []
+        for incident in list(self.book.incidents.values()):
+            if incident.open and incident.suspect is None:
+                found = self._suspect(incident, [deploy])
+                if found is not None:
+                    self.book.set_suspect(incident, found)
+                    self._causes[incident.incident_id] = event.metadata
+                    out += self._urgent_update(incident, event.metadata.occurred_at, None)
+        return out
+
+    def on_remediation_executed(self, event: RemediationExecuted) -> None:
+        """A succeeded action starts a verification watch over the incident's alerts."""
+        if event.status != "succeeded" or event.execution_id in self.watches:
+            return
+        incident = self.book.incidents.get(event.incident_id)
+        if incident is None:
+            return
+        plan = self.plans.get(event.plan_id, {})
+        at = event.metadata.occurred_at
+        watch = watch_for(
+            incident,
+            execution_id=event.execution_id,
+            plan_id=event.plan_id,
+            action=event.action,
+            signature=plan.get("signature") or learning_signature(incident),
+            executed_at=at,
+            deadline=at + self.timing.verify_period,
+        )
+        self.watches[watch.execution_id] = watch
+        self.stores.incidents.put(f"w/{watch.execution_id}", state.encode_watch(watch))
+
+    def on_remediation_verified(self, event: RemediationVerified) -> None:
+        """Count a verified outcome for its (incident signature, action)."""
+        plan = self.plans.get(event.plan_id, {})
+        signature = event.evidence.get("signature") or plan.get("signature")
+        action = event.evidence.get("action") or plan.get("action")
+        if not signature or not action:
+            return
+        success = event.outcome == "resolved"
+        if self.outcomes.add(event.execution_id, signature, action, success=success):
+            state.save_outcome(
+                self.stores.outcomes, event.execution_id, signature, action, success=success
             )
 
-        if not grouped.opened:
-            updated = IncidentUpdated(
-                metadata=meta("incident-updated"),
-                incident_id=incident.incident_id,
-                severity=incident.severity,
-                anomaly_ids=list(incident.anomaly_ids),
-                member_fingerprints=list(incident.fingerprints),
-                change=f"anomaly {anomaly.anomaly_id} joined",
-            )
-            return [Outgoing(UPDATED, incident.incident_id, updated, cause=item)]
-        opened = IncidentOpened(
-            metadata=meta("incident-opened"),
-            incident_id=incident.incident_id,
-            title=anomaly.summary,
-            severity=incident.severity,
-            signature=sig,
-            anomaly_ids=list(incident.anomaly_ids),
-            member_fingerprints=list(incident.fingerprints),
-            suspect=anomaly.suspect,
+    def tick(self, now: datetime) -> list[Outgoing]:
+        """Time-driven work: quiet periods over, coalesced updates, verifications, retention."""
+        out: list[Outgoing] = []
+        quiet = self.timing.quiet_period
+        for incident in self.book.due_resolutions(now, quiet):
+            resolved = messages.incident_resolved(incident, quiet.total_seconds())
+            out.append(Outgoing(RESOLVED, incident.incident_id, resolved))
+        for incident in self.book.due_updates(now, self.timing.update_interval):
+            out += self._update(incident, now, None)
+        for watch in [w for w in self.watches.values() if w.deadline <= now]:
+            out += self._verify(watch, now)
+        for incident in self.book.expired(now, self.timing.retention):
+            state.forget(incident, self.stores.incidents)
+            for plan_id in [
+                p for p, r in self.plans.items() if r["incident_id"] == incident.incident_id
+            ]:
+                del self.plans[plan_id]
+                self.stores.incidents.put(f"p/{plan_id}", None)
+            self._causes.pop(incident.incident_id, None)
+        for service, plan_id in self.ledger.prune(now):
+            self.stores.automation.put(state.ledger_key(service, plan_id), None)
+        state.save_changes(self.book, self.stores.incidents)
+        return out
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _suspect(self, incident: Incident, deploys: list[Deploy] | None = None) -> Suspect | None:
+        sig = incident.signature
+        return suspect_for(
+            list(self.deploys.values()) if deploys is None else deploys,
+            service=sig.get("service", ""),
+            namespace=sig.get("namespace", ""),
+            began=incident.opened_at,
+            window=self.timing.suspect_window,
         )
-        plan = RemediationPlanned(
-            metadata=meta("remediation-planned"),
-            plan_id=deterministic_id("plan", incident.incident_id, "silence"),
-            incident_id=incident.incident_id,
-            action="silence",
-            target={"alertname": sig.alertname, "namespace": sig.namespace, "service": sig.service},
-            parameters={"duration": "1h"},
-            gate="needs_approval",
-            gate_rule="skeleton-default: every action needs approval until policies exist",
-            proposer=SERVICE,
-            rationale="Silence the alert while a person looks; no runbook matched yet.",
+
+    def _urgent_update(
+        self, incident: Incident, at: datetime, item: Received | None
+    ) -> list[Outgoing]:
+        if not incident.pending & URGENT:
+            return []
+        replan = "suspect" in incident.pending
+        out = self._update(incident, at, item)
+        if replan:
+            out += self._plan(incident, at, self._causes.get(incident.incident_id), item)
+        return out
+
+    def _update(self, incident: Incident, at: datetime, item: Received | None) -> list[Outgoing]:
+        reasons = self.book.mark_published(incident, at)
+        cause = self._causes.get(incident.incident_id)
+        updated = messages.incident_updated(incident, reasons, at, cause)
+        return [Outgoing(UPDATED, incident.incident_id, updated, cause=item)]
+
+    def _plan(
+        self,
+        incident: Incident,
+        at: datetime,
+        cause: EventMetadata | None,
+        item: Received | None,
+        *,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[Outgoing]:
+        """Plan the best action not yet proposed for this incident (nothing if it was)."""
+        draft = draft_plan(
+            incident,
+            runbooks=self.runbooks,
+            policy=self.policy,
+            outcomes=self.outcomes,
+            ledger=self.ledger,
+            at=at,
+            exclude=exclude,
         )
-        return [
-            Outgoing(OPENED, incident.incident_id, opened, cause=item),
-            Outgoing(PLANNED, incident.incident_id, plan, cause=item),
-        ]
+        if draft is None or draft.candidate.action in incident.planned_actions:
+            return []
+        action = draft.candidate.action
+        plan_id = deterministic_id(
+            "plan", incident.incident_id, action, str(len(incident.planned_actions))
+        )
+        incident.planned_actions.append(action)
+        self.book.changes.add(("incident", incident.incident_id))
+        record = {
+            "incident_id": incident.incident_id,
+            "action": action,
+            "signature": draft.signature,
+        }
+        self.plans[plan_id] = record
+        self.stores.incidents.put(f"p/{plan_id}", orjson.dumps(record))
+        if draft.decision.gate == "auto" and self.ledger.add(incident.topology, plan_id, at):
+            key = state.ledger_key(incident.topology, plan_id)
+            self.stores.automation.put(key, at.isoformat().encode())
+        planned = messages.remediation_planned(incident, draft, plan_id, at, cause)
+        return [Outgoing(PLANNED, incident.incident_id, planned, cause=item)]
+
+    def _verify(self, watch: Watch, now: datetime) -> list[Outgoing]:
+        incident = self.book.incidents.get(watch.incident_id)
+        outcome, evidence = verdict(watch, incident)
+        del self.watches[watch.execution_id]
+        self.stores.incidents.put(f"w/{watch.execution_id}", None)
+        verified = messages.remediation_verified(watch, outcome, evidence, now)
+        out = [Outgoing(VERIFIED, watch.incident_id, verified)]
+        if outcome != "resolved" and incident is not None and incident.open:
+            # the action did not help: propose the next untried candidate
+            tried = frozenset(incident.planned_actions)
+            out += self._plan(incident, now, verified.metadata, None, exclude=tried)
+        return out
