@@ -1,0 +1,1 @@
+"""Metric anomalies: streaming statistics plus a TensorFlow forecaster, batched across series."""

@@ -1,0 +1,219 @@
+"""Streaming anomaly scores for many series at once (pure numpy; the model is injected).
+
+Each series keeps a small state: the last `LAGS` values, exponentially weighted mean and
+variance of the value, the smallest step seen (its quantum), the forecast-error statistics and
+a decaying memory of its last detection. One `step` takes at most one new sample per series and
+returns each one's score in [0, 1] before any later sample is seen (strictly streaming).
+
+The score of a sample is the largest of two calibrated surprises, each an anomaly likelihood in
+the style of Numenta's: the short-term average of a standardised error is compared with that
+error's own long-term mean and spread, and the Gaussian tail probability p is mapped to
+log(p) / log(1e-10) (0.5 is a 1-in-100,000 surprise). The errors are
+  - forecast: |value - model forecast| in units of the series' spread (the TensorFlow model
+    forecasts the next standardised value from the last `LAGS` ones);
+  - level: |value - long-run mean| in the same units (slow shifts a forecaster follows).
+A detection then holds off the next ones of the same series: the score only passes through when
+it beats a decaying memory of the last detection, so an episode yields one early detection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Forecaster = Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]
+
+LAGS = 16
+WARMUP = 48
+"""Samples a series must have seen before it is scored at all."""
+DETECTION_THRESHOLD = 0.5
+"""The fixed score from which the service reports an anomaly (chosen in advance, not fitted)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """Time constants and calibration of the scorer (per-sample rates)."""
+
+    value_rate: float = 0.01
+    error_rate: float = 0.004
+    short_rate: float = 0.3
+    level_rate: float = 0.002
+    memory_decay: float = 0.997
+    suppressed_factor: float = 0.25
+    min_error_std: float = 0.25
+    max_z: float = 50.0
+
+
+@dataclass
+class SeriesBank:
+    """The state of every series, one row per series (see the module docstring)."""
+
+    count: Floats
+    lags: Floats
+    mean: Floats
+    var: Floats
+    level_mean: Floats
+    level_var: Floats
+    quantum: Floats
+    err_mean: Floats
+    err_var: Floats
+    err_short: Floats
+    lvl_err_mean: Floats
+    lvl_err_var: Floats
+    lvl_short: Floats
+    memory: Floats
+
+    @classmethod
+    def empty(cls, size: int = 0) -> SeriesBank:
+        """A bank for `size` new series."""
+        arrays = {f.name: np.zeros(size) for f in fields(cls)}
+        arrays["lags"] = np.zeros((size, LAGS))
+        arrays["quantum"] = np.full(size, np.inf)
+        return cls(**arrays)
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    def grow(self, extra: int) -> None:
+        """Append `extra` fresh series."""
+        new = SeriesBank.empty(extra)
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(new, f.name)]))
+
+    def row(self, i: int) -> list[float]:
+        """Series i as a flat list of floats (for persisting)."""
+        out: list[float] = []
+        for f in fields(self):
+            out += np.atleast_1d(getattr(self, f.name)[i]).tolist()
+        return out
+
+    def set_row(self, i: int, values: list[float]) -> None:
+        """Restore series i from `row` output."""
+        pos = 0
+        for f in fields(self):
+            arr = getattr(self, f.name)
+            width = LAGS if arr.ndim == 2 else 1
+            arr[i] = values[pos] if width == 1 else values[pos : pos + width]
+            pos += width
+
+
+def row_width() -> int:
+    """Number of floats in one persisted series."""
+    return len(fields(SeriesBank)) - 1 + LAGS
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Per sample of one step: the score and what it was compared with."""
+
+    score: Floats
+    raw: Floats
+    expected: Floats
+    baseline: Floats
+    spread: Floats
+
+
+def log_tail(z: Floats) -> Floats:
+    """log of the standard normal upper tail probability (Numerical Recipes erfc, rel. 1e-7)."""
+    x = np.abs(z) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.5 * x)
+    poly = -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))  # fmt: skip
+    log_erfc = np.log(t) + poly
+    upper = log_erfc + np.log(0.5)
+    # for negative z the tail is 1 - tail(|z|)
+    out: Floats = np.where(z >= 0, upper, np.log1p(-np.exp(upper)))
+    return out
+
+
+def surprise(z: Floats) -> Floats:
+    """Map a z value to [0, 1) without saturating: d / (d + 5), d = -log10(tail probability)."""
+    decades = np.maximum(-log_tail(z) / np.log(10.0), 0.0)
+    out: Floats = decades / (decades + 5.0)
+    return out
+
+
+class Scorer:
+    """Scores samples of many series in lockstep with one batched forecast per step."""
+
+    def __init__(self, forecaster: Forecaster, params: Params | None = None) -> None:
+        self.forecast = forecaster
+        self.params = params or Params()
+        self.bank = SeriesBank.empty()
+
+    def step(self, idx: Ints, values: Floats) -> StepResult:
+        """Score one new sample for each series in `idx` (distinct indices), then learn it."""
+        p, b = self.params, self.bank
+        n = b.count[idx]
+        mean, var, quantum = b.mean[idx], b.var[idx], b.quantum[idx]
+        scale = spread_of(mean, var, quantum)
+        lags = b.lags[idx]
+        started = n > 0
+        window = np.where(started[:, None], (lags - mean[:, None]) / scale[:, None], 0.0)
+        window = np.clip(window, -p.max_z, p.max_z).astype(np.float32)
+        predicted = self.forecast(window).astype(np.float64).reshape(-1)
+        expected = mean + predicted * scale
+        err = np.log1p(np.minimum(np.abs(values - expected) / scale, p.max_z))
+        level_scale = spread_of(b.level_mean[idx], b.level_var[idx], quantum)
+        lvl = np.log1p(np.minimum(np.abs(values - b.level_mean[idx]) / level_scale, p.max_z))
+
+        f_short, f_score = _likelihood(b.err_short[idx], b.err_mean[idx], b.err_var[idx], err, p)
+        l_short, l_score = _likelihood(
+            b.lvl_short[idx], b.lvl_err_mean[idx], b.lvl_err_var[idx], lvl, p
+        )
+        raw = np.where(n >= WARMUP, np.maximum(f_score, l_score), 0.0)
+        memory = b.memory[idx] * p.memory_decay
+        passes = raw > memory
+        score = np.where(passes, raw, raw * p.suppressed_factor)
+        b.memory[idx] = np.where(passes, raw, memory)
+
+        # learn (after scoring: the score never saw its own sample)
+        rate = np.maximum(1.0 / (n + 1.0), p.value_rate)
+        diff = np.abs(values - lags[:, -1])
+        b.quantum[idx] = np.where(started & (diff > 0), np.minimum(quantum, diff), quantum)
+        b.mean[idx], b.var[idx] = _ew(mean, var, values, rate)
+        lrate = np.maximum(1.0 / (n + 1.0), p.level_rate)
+        b.level_mean[idx], b.level_var[idx] = _ew(
+            b.level_mean[idx], b.level_var[idx], values, lrate
+        )
+        erate = np.maximum(1.0 / (n + 1.0), p.error_rate)
+        useful = n >= LAGS  # forecasts from a partly empty window teach nothing about errors
+        em, ev = _ew(b.err_mean[idx], b.err_var[idx], f_short, erate)
+        b.err_mean[idx] = np.where(useful, em, b.err_mean[idx])
+        b.err_var[idx] = np.where(useful, ev, b.err_var[idx])
+        b.err_short[idx] = np.where(started, f_short, err)
+        lm, lv = _ew(b.lvl_err_mean[idx], b.lvl_err_var[idx], l_short, erate)
+        b.lvl_err_mean[idx], b.lvl_err_var[idx] = lm, lv
+        b.lvl_short[idx] = np.where(started, l_short, lvl)
+        b.lags[idx] = np.concatenate([lags[:, 1:], values[:, None]], axis=1)
+        b.lags[idx[~started]] = values[~started, None]
+        b.count[idx] = n + 1
+        return StepResult(score, raw, expected, b.level_mean[idx], scale)
+
+
+def spread_of(mean: Floats, var: Floats, quantum: Floats) -> Floats:
+    """A spread that never collapses: std, floored by the quantum and a sliver of the level."""
+    floor = np.where(np.isfinite(quantum), quantum, 1e-3 * np.maximum(np.abs(mean), 1.0))
+    return np.maximum(np.sqrt(np.maximum(var, 0.0)), np.maximum(floor, 1e-9))
+
+
+def _ew(mean: Floats, var: Floats, x: Floats, rate: Floats) -> tuple[Floats, Floats]:
+    delta = x - mean
+    new_mean = mean + rate * delta
+    new_var = (1.0 - rate) * (var + rate * delta * delta)
+    return new_mean, new_var
+
+
+def _likelihood(
+    short: Floats, mean: Floats, var: Floats, err: Floats, p: Params
+) -> tuple[Floats, Floats]:
+    new_short = short + p.short_rate * (err - short)
+    std = np.maximum(np.sqrt(np.maximum(var, 0.0)), p.min_error_std)
+    z = (new_short - mean) / std
+    return new_short, surprise(z)
