@@ -38,8 +38,10 @@ class JsonApi:
         *,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+        allow_5xx: bool = False,
     ) -> tuple[int, Any]:
-        """(status, parsed JSON body or text); RetryableError when the API is unavailable."""
+        """(status, parsed JSON body or text); RetryableError when the API is unavailable
+        (5xx too, unless `allow_5xx`: for APIs that answer some refusals with a 500)."""
         headers = dict(self._headers)
         content = None
         if body is not None:
@@ -51,7 +53,7 @@ class JsonApi:
             )
         except httpx.HTTPError as exc:
             raise RetryableError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-        if resp.status_code >= 500:
+        if resp.status_code >= 500 and not allow_5xx:
             raise RetryableError(f"{method} {path}: {resp.status_code} {resp.text[:300]}")
         try:
             parsed: Any = resp.json() if resp.content else None

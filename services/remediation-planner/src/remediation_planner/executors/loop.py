@@ -132,7 +132,10 @@ class ExecutionHandler:
             return []
         for silence in silences:
             if silence.get("expired_status") is None:
-                status, answer = self.executors.silences.expire(silence["silence_id"])
+                try:
+                    status, answer = self.executors.silences.expire(silence["silence_id"])
+                except ActionError as exc:  # refused for good: recorded, not retried forever
+                    status, answer = 0, str(exc)
                 silence["expired_status"] = status
                 silence["expired_at"] = self.clock().isoformat()
                 self._note_expiry(silence["execution_id"], status, answer)

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from cc.kafka import RetryableError
 from remediation_planner.executors.http import ActionError, JsonApi
 from remediation_planner.executors.records import FAILED, SUCCEEDED, Plan, Progress
 
@@ -93,9 +94,14 @@ class SilenceExecutor:
         return None
 
     def expire(self, silence_id: str) -> tuple[int, Any]:
-        """DELETE /api/v2/silence/{id}; 404 (already gone) counts as done."""
-        status, answer = self.api.call("DELETE", f"/api/v2/silence/{silence_id}")
-        if status not in (200, 404):
+        """DELETE /api/v2/silence/{id}; unknown (404, or 500 "silence not found" before
+        Alertmanager 0.26) counts as done; other 5xx are retried."""
+        path = f"/api/v2/silence/{silence_id}"
+        status, answer = self.api.call("DELETE", path, allow_5xx=True)
+        gone = status == 404 or (status == 500 and "not found" in str(answer))
+        if status >= 500 and not gone:
+            raise RetryableError(f"DELETE {path}: {status} {answer}")
+        if status != 200 and not gone:
             raise ActionError(f"expiring silence {silence_id}: {status} {answer}")
         return status, answer
 
