@@ -123,17 +123,22 @@ class Planner:
         event = item.event
         assert isinstance(event, AnomalyDetected)
         at = event.metadata.occurred_at
-        suspect = event.suspect
+        signature = event.signature.to_avro()
+        # the detector's suspect first; else the planner's own look at recent deploys, before
+        # grouping, so that a new deploy of the same service makes a new incident
+        suspect = None if event.suspect is None else Suspect(**event.suspect.to_avro())
+        if suspect is None and event.phase != "ended":
+            suspect = self._suspect(signature, at)
         anomaly = AnomalyIn(
             anomaly_id=event.anomaly_id,
             kind=event.kind,
             phase=event.phase,
             score=event.score,
             at=at,
-            signature=event.signature.to_avro(),
+            signature=signature,
             summary=event.summary,
             fingerprints=tuple(event.member_fingerprints),
-            suspect=None if suspect is None else Suspect(**suspect.to_avro()),
+            suspect=suspect,
         )
         change = self.book.add_anomaly(
             anomaly, new_incident_id=deterministic_id("incident", event.anomaly_id)
@@ -143,8 +148,6 @@ class Planner:
         incident = change.incident
         self._causes[incident.incident_id] = event.metadata
         if change.opened:
-            if incident.suspect is None and (found := self._suspect(incident)) is not None:
-                self.book.set_suspect(incident, found)
             incident.pending.clear()
             opened = messages.incident_opened(incident, event.metadata)
             return [
@@ -181,7 +184,7 @@ class Planner:
         out: list[Outgoing] = []
         for incident in list(self.book.incidents.values()):
             if incident.open and incident.suspect is None:
-                found = self._suspect(incident, [deploy])
+                found = self._suspect(incident.signature, incident.opened_at, [deploy])
                 if found is not None:
                     self.book.set_suspect(incident, found)
                     self._causes[incident.incident_id] = event.metadata
@@ -248,13 +251,14 @@ class Planner:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _suspect(self, incident: Incident, deploys: list[Deploy] | None = None) -> Suspect | None:
-        sig = incident.signature
+    def _suspect(
+        self, signature: dict[str, str], began: datetime, deploys: list[Deploy] | None = None
+    ) -> Suspect | None:
         return suspect_for(
             list(self.deploys.values()) if deploys is None else deploys,
-            service=sig.get("service", ""),
-            namespace=sig.get("namespace", ""),
-            began=incident.opened_at,
+            service=signature.get("service", ""),
+            namespace=signature.get("namespace", ""),
+            began=began,
             window=self.timing.suspect_window,
         )
 
