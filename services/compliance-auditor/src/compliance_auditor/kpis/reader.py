@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
+
+from elasticsearch import Elasticsearch
 
 from compliance_auditor.kpis import queries
 from compliance_auditor.kpis.model import Durations, GroupKpis, KpiReport, Scope
@@ -24,16 +26,10 @@ RESOLVED_OUTCOMES = {"resolved", "worked"}
 PAGE_SIZE = 1000
 
 
-class SearchClient(Protocol):
-    """The part of `elasticsearch.Elasticsearch` used here."""
-
-    def search(self, **kwargs: Any) -> Any: ...
-
-
 class KpiReader:
     """Computes a KpiReport for a scope from the audit alias."""
 
-    def __init__(self, client: SearchClient, alias: str = "cc-audit") -> None:
+    def __init__(self, client: Elasticsearch, alias: str = "cc-audit") -> None:
         self.client = client
         self.alias = alias
 
@@ -95,9 +91,17 @@ class KpiReader:
                 composite["after"] = after
             body_aggs = {"groups": {"composite": composite, "aggs": aggs}, **(extra or {})}
             response = self.client.search(
-                index=self.alias, query=query, aggs=body_aggs, size=0, track_total_hits=False
+                index=self.alias,
+                query=query,
+                aggs=body_aggs,
+                size=0,
+                track_total_hits=False,
+                ignore_unavailable=True,
+                allow_no_indices=True,
             )
-            result = response["aggregations"]
+            result = response.get("aggregations")
+            if result is None:
+                return  # no audit index at all yet
             for bucket in result["groups"]["buckets"]:
                 yield bucket, result
             after = result["groups"].get("after_key")
@@ -117,10 +121,16 @@ class KpiReader:
             g.violations = bucket["violations"]["doc_count"]
             g.alerts = bucket["alerts"]["doc_count"]
         if not whole:  # nothing in scope: ask once more for the (empty) whole-scope figures
-            response = self.client.search(
-                index=self.alias, query=query, aggs=whole_aggs, size=0, track_total_hits=False
+            answer = self.client.search(
+                index=self.alias,
+                query=query,
+                aggs=whole_aggs,
+                size=0,
+                track_total_hits=False,
+                ignore_unavailable=True,
+                allow_no_indices=True,
             )
-            whole = response["aggregations"]
+            whole = answer.get("aggregations") or EMPTY_WHOLE
         return whole
 
     def _failed_deploys(self, scope: Scope) -> dict[Key, int]:
@@ -204,6 +214,14 @@ class KpiReader:
             g.auto_resolved += bool(outcomes & RESOLVED_OUTCOMES)
 
 
+EMPTY_WHOLE: dict[str, Any] = {
+    "deploys": {
+        "lead_avg": {"value": None},
+        "lead_n": {"value": 0},
+        "lead_pct": {"values": {}},
+        "by_day": {"buckets": []},
+    }
+}
 COUNTS = (
     "deployments",
     "failed_deployments",
