@@ -1,36 +1,97 @@
-"""Audit documents: ECS shape, event id as document id, poison documents marked."""
+"""Audit documents: ECS shape, every field mapped by the shipped template, trace ids, ids."""
 
 from __future__ import annotations
 
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.utils import generate_one
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
+from cc.events import EVENT_TYPES, Event
+from cc.events.schemas import load
+from cc.platform.tracing import inject
 from cc.testing.events import alert, incident_opened, received
+from compliance_auditor.adapters.memory_store import MemoryAuditStore
 from compliance_auditor.domain.documents import Origin, audit_document, index_for
 from compliance_auditor.handlers import Auditor
-from compliance_auditor.ports import AuditWrite
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "deploy/elasticsearch/audit-index-template.json"
+MAPPINGS = json.loads(TEMPLATE.read_text())["template"]["mappings"]
+LEAF_TYPES: dict[str, tuple[type, ...]] = {
+    "keyword": (str,),
+    "text": (str,),
+    "date": (str,),
+    "long": (int,),
+    "integer": (int,),
+    "double": (int, float),
+}
 
 
-class RecordingStore:
-    def __init__(self, reject: dict[int, str] | None = None) -> None:
-        self.writes: list[AuditWrite] = []
-        self.reject = reject or {}
+def unmapped(doc: dict[str, Any], mapping: dict[str, Any], path: str = "") -> list[str]:
+    """Fields of the document the (strict) mapping lacks or types differently."""
+    problems = []
+    for key, value in doc.items():
+        field = mapping.get("properties", {}).get(key)
+        name = f"{path}{key}"
+        if field is None:
+            problems.append(f"{name}: not in the template")
+        elif field.get("type") == "flattened" or field.get("dynamic") == "true":
+            continue
+        elif "properties" in field:
+            problems += unmapped(value, field, name + ".") if isinstance(value, dict) else [name]
+        elif value is not None:
+            values = value if isinstance(value, list) else [value]
+            wanted = LEAF_TYPES[field["type"]]
+            problems += [
+                f"{name}: {v!r} is not {field['type']}" for v in values if not isinstance(v, wanted)
+            ]
+    return problems
 
-    def write(self, writes: list[AuditWrite]) -> dict[int, str]:
-        self.writes += writes
-        return self.reject
+
+def sample(schema_name: str) -> Event:
+    """A random but valid instance of an event class (through Avro, so logical types hold)."""
+    schema = load()[schema_name].parsed
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, schema, generate_one(schema))
+    buffer.seek(0)
+    event: Event = EVENT_TYPES[schema_name].from_avro(schemaless_reader(buffer, schema, schema))
+    return event
+
+
+@pytest.mark.parametrize("schema_name", sorted(EVENT_TYPES))
+def test_every_event_type_gives_a_document_the_template_maps(schema_name: str) -> None:
+    event = sample(schema_name)
+    origin = Origin("t.v1", 0, 1, "k", "ab" * 16)
+    doc = audit_document(schema_name.rsplit(".", 1)[-1], event.to_avro(), origin, datetime.now())
+    assert unmapped(doc, MAPPINGS) == []
+    assert json.loads(json.dumps(doc)) == doc, "JSON-native: what Elasticsearch gives back"
+
+
+def test_the_template_is_strict_where_the_shape_is_ours() -> None:
+    assert MAPPINGS["dynamic"] == "strict"
+    assert MAPPINGS["properties"]["commandcenter"]["properties"]["payload"]["type"] == "flattened"
+    assert MAPPINGS["properties"]["labels"]["dynamic"] == "true"
 
 
 def test_alert_document_is_ecs_shaped() -> None:
     event = alert()
     origin = Origin("alerts.alert-received.v1", 2, 41, event.fingerprint, "ab" * 16)
     doc = audit_document("AlertReceived", event.to_avro(), origin, event.metadata.occurred_at)
-    assert doc["@timestamp"] == event.metadata.occurred_at
+    assert doc["@timestamp"] == event.metadata.occurred_at.isoformat()
     assert doc["event"]["id"] == event.metadata.event_id
     assert doc["event"]["kind"] == "alert"
     assert doc["event"]["action"] == "alert-received"
-    assert doc["service"]["name"] == "ingestor"
+    assert doc["event"]["provider"] == doc["service"]["name"] == "ingestor"
     assert doc["trace"]["id"] == "ab" * 16
     assert doc["labels"]["alertname"] == "DiskFull"
+    assert doc["commandcenter"]["service"] == "api"
     assert doc["kafka"] == {
         "topic": origin.topic,
         "partition": 2,
@@ -53,22 +114,30 @@ def test_index_is_chosen_by_the_events_own_month() -> None:
     assert index_for("cc-audit", alert().metadata.occurred_at) == "cc-audit-2026.11"
 
 
-def test_batch_is_stored_with_event_ids_as_document_ids() -> None:
-    store = RecordingStore()
-    provider = TracerProvider()
-    tracer = provider.get_tracer("t")
-    items = [received(alert(fingerprint=f"f{i}")) for i in range(3)]
-    for item in items:
-        item.span = tracer.start_span("x")
+def test_documents_carry_the_trace_the_message_carries_and_event_ids_as_ids() -> None:
+    store = MemoryAuditStore()
+    tracer = TracerProvider().get_tracer("t")
+    items = [received(alert(fingerprint=f"f{i}"), offset=i) for i in range(3)]
+    with tracer.start_as_current_span("upstream") as upstream:
+        inject(items[0].headers)
     Auditor(store, index_prefix="cc-audit").on_events(items)
-    assert [w.doc_id for w in store.writes] == [i.event.metadata.event_id for i in items]
-    assert all(len(w.document["trace"]["id"]) == 32 for w in store.writes)
+    docs = {doc_id: doc for doc_id, (_, doc) in store.docs.items()}
+    assert list(docs) == [i.event.metadata.event_id for i in items]
+    first = docs[items[0].event.metadata.event_id]
+    assert first["trace"]["id"] == format(upstream.get_span_context().trace_id, "032x")
+    assert "trace" not in docs[items[1].event.metadata.event_id], "no header, no trace"
+    assert trace.INVALID_SPAN is items[1].span
 
 
 def test_a_document_the_store_rejects_is_marked_for_the_dead_letter_topic() -> None:
-    items = [received(alert(fingerprint=f"f{i}")) for i in range(2)]
-    Auditor(
-        RecordingStore(reject={1: "mapper_parsing_exception"}), index_prefix="cc-audit"
-    ).on_events(items)
+    store = MemoryAuditStore()
+    refused = alert(fingerprint="f1").metadata.event_id
+    store.refuse = lambda doc: (
+        "mapper_parsing_exception"
+        if doc["event"]["id"] == refused and "payload" in doc["commandcenter"]
+        else None
+    )
+    items = [received(alert(fingerprint=f"f{i}"), offset=i) for i in range(2)]
+    Auditor(store, index_prefix="cc-audit").on_events(items)
     assert items[0].error is None
     assert "mapper_parsing_exception" in str(items[1].error)

@@ -1,5 +1,5 @@
-"""`python -m compliance_auditor`."""
+"""`python -m compliance_auditor` (see cli.py for the subcommands)."""
 
-from compliance_auditor.main import cli
+from compliance_auditor.cli import main
 
-cli()
+raise SystemExit(main())

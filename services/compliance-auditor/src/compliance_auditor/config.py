@@ -14,12 +14,28 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="COMPLIANCE_AUDITOR_", extra="ignore")
 
     http_port: int = 18084
-    """Port of /healthz, /readyz, /metrics (and, later, the audit API)."""
+    """Port of /healthz, /readyz, /metrics and the audit API."""
     elasticsearch_url: str = "http://127.0.0.1:19200"
     """Elasticsearch HTTP endpoint."""
     elasticsearch_api_key: SecretStr | None = None
     """API key for Elasticsearch, when security is on."""
+    elasticsearch_timeout_s: float = 30.0
+    """Longest wait for one Elasticsearch request; slower counts as down (pause and retry)."""
     index_prefix: str = "cc-audit"
     """Monthly indices are <prefix>-YYYY.MM behind the alias <prefix>."""
     index_template: Path | None = None
     """Index template file; default: deploy/elasticsearch/audit-index-template.json."""
+    bulk_docs: int = 1000
+    """Most documents per bulk request (chosen with bench/audit: throughput flattens beyond)."""
+    bulk_bytes: int = 8_000_000
+    """Most bytes (roughly) per bulk request."""
+    topics: str = ""
+    """Comma-separated topics to audit; empty: every topic of the table but the anchor topic."""
+    anchor_topic: str = "audit.chain-anchor.v1"
+    """Where chain heads are published."""
+    anchor_interval_s: float = 30.0
+    """How often moved chain heads are published."""
+    tokens_file: Path | None = None
+    """`name:role:token` lines for the audit API; unset (and no JWT secret): every call is 401."""
+    jwt_secret: SecretStr | None = None
+    """HS256 secret for bearer JWTs (claims sub, role, exp), as an alternative to tokens."""

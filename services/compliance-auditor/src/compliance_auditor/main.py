@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
-from cc.kafka import load_topics
-from cc.platform.runtime import serve_consumer, start_platform
-from compliance_auditor.adapters.elasticsearch_store import ElasticsearchAuditStore
+from cc.kafka import ensure_topics, load_topics
+from cc.platform.auth import TokenTable
+from cc.platform.runtime import make_serde, serve_consumer, start_platform
+from compliance_auditor.adapters.elasticsearch_store import (
+    ElasticsearchAuditStore,
+    install_template,
+)
+from compliance_auditor.adapters.elasticsearch_trail import ElasticsearchTrail
+from compliance_auditor.adapters.kafka_anchors import read_anchors
+from compliance_auditor.api.app import RouterFactory, audit_routers
+from compliance_auditor.api.context import ApiContext
 from compliance_auditor.config import Settings
 from compliance_auditor.handlers import SERVICE, Auditor
+from compliance_auditor.verify import Progress, Report, verify_trail
 
 DEFAULT_TEMPLATE = "deploy/elasticsearch/audit-index-template.json"
+# KPI and report routers of the audit API: `def kpis_router(ctx: ApiContext) -> APIRouter`
+EXTRA_ROUTERS: list[RouterFactory] = []
+log = logging.getLogger(__name__)
 
 
 def template_path(configured: Path | None) -> Path:
@@ -25,24 +39,84 @@ def template_path(configured: Path | None) -> Path:
     raise FileNotFoundError(f"{DEFAULT_TEMPLATE} not found: set COMPLIANCE_AUDITOR_INDEX_TEMPLATE")
 
 
+def elasticsearch_client(settings: Settings) -> Elasticsearch:
+    """The Elasticsearch client every part of the service uses."""
+    api_key = settings.elasticsearch_api_key
+    return Elasticsearch(
+        settings.elasticsearch_url,
+        api_key=None if api_key is None else api_key.get_secret_value(),
+        request_timeout=settings.elasticsearch_timeout_s,
+    )
+
+
+def token_table(settings: Settings) -> TokenTable:
+    """Who may call the API (nobody when neither tokens nor a JWT secret are configured)."""
+    secret = None if settings.jwt_secret is None else settings.jwt_secret.get_secret_value()
+    if settings.tokens_file is not None:
+        return TokenTable.from_file(settings.tokens_file, jwt_secret=secret)
+    if secret is None:
+        log.warning("no COMPLIANCE_AUDITOR_TOKENS_FILE or JWT secret: the audit API answers 401")
+    return TokenTable([], jwt_secret=secret)
+
+
+def audited_topics(settings: Settings) -> list[str]:
+    """The configured topics, or every topic of the table except the auditor's anchors."""
+    if settings.topics.strip():
+        return [t.strip() for t in settings.topics.split(",") if t.strip()]
+    return [spec.name for spec in load_topics() if spec.name != settings.anchor_topic]
+
+
+def verify(
+    settings: Settings,
+    client: Elasticsearch,
+    streams: list[str] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Walk the trail's chains against every anchor published for it."""
+    serde = make_serde(settings.schema_registry_url)
+    anchors = read_anchors(
+        settings.kafka_bootstrap, settings.anchor_topic, settings.index_prefix, serde
+    )
+    trail = ElasticsearchTrail(client, settings.index_prefix)
+    return verify_trail(trail, anchors, only=streams, progress=progress)
+
+
+def api_context(settings: Settings, client: Elasticsearch) -> ApiContext:
+    """What the API routers are built from."""
+    return ApiContext(
+        client=client,
+        trail=settings.index_prefix,
+        tokens=token_table(settings),
+        verify=lambda streams: verify(settings, client, streams),
+    )
+
+
 def cli() -> None:
     """Run the service until SIGTERM."""
     settings = Settings()
     start_platform(SERVICE, settings)
-    api_key = settings.elasticsearch_api_key
-    client = Elasticsearch(
-        settings.elasticsearch_url,
-        api_key=None if api_key is None else api_key.get_secret_value(),
-        request_timeout=30,
+    client = elasticsearch_client(settings)
+    store = ElasticsearchAuditStore(
+        client,
+        index_prefix=settings.index_prefix,
+        bulk_docs=settings.bulk_docs,
+        bulk_bytes=settings.bulk_bytes,
     )
-    store = ElasticsearchAuditStore(client)
-    store.install_template(settings.index_prefix, template_path(settings.index_template))
-    auditor = Auditor(store, index_prefix=settings.index_prefix)
+    install_template(client, settings.index_prefix, template_path(settings.index_template))
+    ensure_topics(settings.kafka_bootstrap, {settings.anchor_topic: 1})
+    auditor = Auditor(
+        store,
+        index_prefix=settings.index_prefix,
+        anchor_topic=settings.anchor_topic,
+        anchor_every=timedelta(seconds=settings.anchor_interval_s),
+    )
     serve_consumer(
         SERVICE,
         settings,
-        topics=[spec.name for spec in load_topics()],
+        topics=audited_topics(settings),
         port=settings.http_port,
         batch_handler=auditor.on_events,
+        tick=auditor.tick,
         extra_checks={"elasticsearch": store.ready},
+        routers=audit_routers(api_context(settings, client), EXTRA_ROUTERS),
     )

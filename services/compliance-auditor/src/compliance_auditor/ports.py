@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -15,11 +15,28 @@ class AuditWrite:
     document: dict[str, Any]
 
 
-class AuditStore(Protocol):
-    """Stores audit documents; a document already stored under its id counts as stored.
+@dataclass
+class WriteResult:
+    """Per write (by position): refused for good (a mapping error), or already there (409)."""
 
-    Returns, per write that can never succeed (a mapping error), its index and the reason.
-    Raises `RetryableError` when the store is unavailable (nothing to commit then).
+    rejected: dict[int, str] = field(default_factory=dict)
+    conflicts: list[int] = field(default_factory=list)
+
+
+class AuditStore(Protocol):
+    """Stores audit documents with create semantics and reads back what chaining needs.
+
+    Every method raises `RetryableError` when the store is unavailable (nothing to commit then).
     """
 
-    def write(self, writes: list[AuditWrite]) -> dict[int, str]: ...
+    def write(self, writes: list[AuditWrite]) -> WriteResult:
+        """Create the documents; report refusals and conflicts by position."""
+        ...
+
+    def lookup(self, keys: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        """Stored documents (index, id) -> their `kafka` and `commandcenter.chain` fields, by id."""
+        ...
+
+    def last_chained(self, stream: str, before_offset: int) -> dict[str, Any] | None:
+        """The stream's chained document with the highest offset below `before_offset`."""
+        ...

@@ -1,4 +1,10 @@
-"""One audit document per event, shaped by the Elastic Common Schema."""
+"""One audit document per event, shaped by the Elastic Common Schema.
+
+Documents are JSON-native (times as ISO-8601 strings), exactly what Elasticsearch gives back, so
+the hash chain (`domain/chain.py`) can be recomputed from a stored `_source`. Everything but
+`event.ingested` is a function of the event and where it was read, so a redelivered event gives
+the same document (and the same hash).
+"""
 
 from __future__ import annotations
 
@@ -72,7 +78,8 @@ def audit_document(
             "action": kebab(record),
             "outcome": outcome,
             "dataset": f"commandcenter.{origin.topic}",
-            "ingested": ingested,
+            "provider": meta["producer"],
+            "ingested": ingested.isoformat(),
         },
         "service": {"name": meta["producer"]},
         "message": _message(record, payload),
@@ -94,9 +101,30 @@ def audit_document(
     _add_subject_and_times(record, payload, doc)
     if origin.trace_id:
         doc["trace"] = {"id": origin.trace_id}
-    if decided_by := payload.get("decided_by"):
-        doc["user"] = {"name": decided_by}
-    return doc
+    if actor := actor_of(payload):
+        doc["user"] = {"name": actor}
+    result: dict[str, Any] = jsonable(doc)
+    return result
+
+
+def actor_of(payload: dict[str, Any]) -> str:
+    """The person (or service) who decided, synced or proposed: ECS `user.name`."""
+    for field in ("decided_by", "initiator", "proposer"):
+        value = payload.get(field)
+        if isinstance(value, str) and value and value != "automated":
+            return value
+    return ""
+
+
+def jsonable(value: Any) -> Any:
+    """Times as ISO-8601 strings, recursively: the document as Elasticsearch stores it."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def _add_subject_and_times(record: str, payload: dict[str, Any], doc: dict[str, Any]) -> None:
