@@ -7,24 +7,37 @@ touches `cc-audit` or another test's data.
 
 from __future__ import annotations
 
+import argparse
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from fastapi.testclient import TestClient
 
 from cc.kafka import load_topics
+from cc.platform.auth import TokenTable
+from compliance_auditor.api.app import build_api
+from compliance_auditor.api.context import ApiContext
+from compliance_auditor.api.kpis import kpis_router
+from compliance_auditor.api.reports import reports_router
+from compliance_auditor.config import Settings
 from compliance_auditor.domain.documents import Origin, audit_document
+from compliance_auditor.kpis.cli import configure_kpis, run_kpis
 from compliance_auditor.kpis.model import Period, Scope
 from compliance_auditor.kpis.reader import KpiReader
 from compliance_auditor.kpis.synthetic import History
+from compliance_auditor.reports.cli import configure_report, run_report
+from compliance_auditor.reports.collect import ReportCollector
 
 pytestmark = pytest.mark.elasticsearch
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy/elasticsearch/audit-index-template.json"
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
+TOKEN = "viewer-token-0123456789"
 
 
 def day(d: int, hour: int = 10) -> datetime:
@@ -102,8 +115,6 @@ def index_history(es: Elasticsearch, name: str, history: History) -> None:
 
 @pytest.fixture(scope="module")
 def alias(es: Elasticsearch) -> Iterator[str]:
-    import uuid
-
     name = f"kpi-test-{uuid.uuid4().hex[:10]}"
     index_history(es, name, known_history())
     yield name
@@ -175,3 +186,69 @@ def test_a_period_without_events_gives_zeros_and_no_ratios(es: Elasticsearch, al
     assert report.total.deployments == 0
     assert report.total.change_failure_rate is None
     assert report.total.lead_time.mean_seconds is None
+
+
+def test_the_report_lists_every_production_change_with_its_evidence(
+    es: Elasticsearch, alias: str
+) -> None:
+    stages: list[tuple[str, int, int]] = []
+    report = ReportCollector(es, alias).build(
+        Period.parse("2026-11"), day(30), lambda s, d, t: stages.append((s, d, t))
+    )
+    # 6 production deploys (the staging one is no production change) + 3 executions
+    assert [c.kind for c in report.changes].count("deploy") == 6
+    assert [c.kind for c in report.changes].count("remediation") == 3
+    by_what = {c.what.split(":")[0]: c for c in report.changes}
+    assert "failed: incident inc-1" in by_what["deploy shop@s3"].outcome
+    assert "rolled back" in by_what["deploy shop@s4"].outcome
+    p1 = next(c for c in report.changes if c.related and "approved by bob" in c.approval)
+    assert p1.approval.startswith("needs_approval")
+    assert all(len(c.trace_id) == 32 for c in report.changes)
+    assert len(report.violations) == 2
+    assert report.kpis.total.deployments == 7
+    assert ("changes", 9, 9) in stages  # progress: stage, done, total
+
+
+def test_kpis_and_report_through_the_api(es: Elasticsearch, alias: str) -> None:
+    tokens = TokenTable.parse(f"vera:viewer:{TOKEN}\n", "tokens")
+    ctx = ApiContext(client=es, trail=alias, tokens=tokens, verify=lambda _streams: None)  # type: ignore[arg-type,return-value]
+    api = TestClient(build_api(ctx, [kpis_router, reports_router]))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert api.get("/kpis?period=2026-11").status_code == 401
+    body = api.get("/kpis?period=2026-11", headers=auth).json()
+    assert body["total"]["deployments"] == 7
+    assert body["total"]["change_failure_rate"] == pytest.approx(2 / 7)
+    scoped = api.get("/kpis?period=2026-11&service=shop", headers=auth).json()
+    assert scoped["total"]["deployments"] == 4
+    bad = api.get("/kpis?period=2026-13", headers=auth)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "period"]
+    missing = api.get("/kpis?from=2026-11-01T00:00:00Z", headers=auth)
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["query", "to"]
+    page = api.get("/reports/2026-11?format=html", headers=auth)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Production changes (9)" in page.text
+    sheet = api.get("/reports/2026-11?format=csv", headers=auth)
+    assert sheet.headers["content-type"].startswith("text/csv")
+    assert api.get("/reports/2026-11?format=pdf", headers=auth).status_code == 422
+    assert api.get("/reports/november", headers=auth).json()["detail"][0]["loc"] == [
+        "path",
+        "period",
+    ]
+
+
+def test_the_cli_writes_the_report_and_shows_progress_on_stderr(
+    elasticsearch_url: str, alias: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(elasticsearch_url=elasticsearch_url, index_prefix=alias)
+    out = tmp_path / "report.md"
+    parser = argparse.ArgumentParser()
+    configure_report(parser)
+    args = parser.parse_args(["--period", "2026-11", "--output", str(out)])
+    assert run_report(args, settings) == 0
+    assert "## Production changes (9)" in out.read_text()
+    assert "changes: 9/9" in capsys.readouterr().err
+    kpi_parser = argparse.ArgumentParser()
+    configure_kpis(kpi_parser)
+    assert run_kpis(kpi_parser.parse_args(["--period", "2026-11", "--json"]), settings) == 0
+    assert '"deployments": 7' in capsys.readouterr().out
+    assert run_kpis(kpi_parser.parse_args(["--period", "11/2026"]), settings) == 2
