@@ -1,40 +1,149 @@
-"""Contract events in, contract events out."""
+"""Contract events in, contract events out: alerts and deploys -> the detectors -> anomalies."""
 
 from __future__ import annotations
 
-from anomaly_detector.domain.firing import assess_firing_alert, signature_of
-from cc.events import AlertReceived, AnomalyDetected, Signature, deterministic_id, new_metadata
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from anomaly_detector.domain.detector import AlertDetectors
+from anomaly_detector.domain.findings import Finding
+from anomaly_detector.ports import StateStore
+from cc.events import (
+    AlertReceived,
+    AnomalyDetected,
+    DeploymentObserved,
+    EventMetadata,
+    Signature,
+    SuspectDeployment,
+    deterministic_id,
+    new_metadata,
+)
 from cc.kafka import Outgoing, Received
 
 SERVICE = "anomaly-detector"
+ALERTS_TOPIC = "alerts.alert-received.v1"
+DEPLOYMENTS_TOPIC = "deployments.deployment-observed.v1"
 ANOMALIES_TOPIC = "anomalies.anomaly-detected.v1"
+STATE_TOPIC = "anomaly-detector.state.alerts.v1"
 
 
-def on_alert_received(item: Received) -> list[Outgoing]:
-    """A firing alert becomes an `AnomalyDetected`; resolved alerts are not anomalies."""
-    event = item.event
-    if not isinstance(event, AlertReceived) or event.status != "firing":
-        return []
-    finding = assess_firing_alert(event.alertname, event.labels)
-    signature = Signature(**signature_of(event.labels))
-    anomaly_id = deterministic_id("anomaly", event.fingerprint, event.starts_at.isoformat())
-    anomaly = AnomalyDetected(
-        metadata=new_metadata(
-            SERVICE,
-            occurred_at=event.metadata.occurred_at,
-            event_id=deterministic_id("anomaly-detected", anomaly_id, "started"),
-            caused_by=event.metadata,
-        ),
+def anomaly_id_of(finding: Finding) -> str:
+    """The anomaly's id: the same for every phase of one storm, the same after a replay."""
+    return deterministic_id("anomaly", finding.key)
+
+
+def event_id_of(anomaly_id: str, phase: str) -> str:
+    """The event id of one phase of one anomaly."""
+    return deterministic_id("anomaly-detected", anomaly_id, phase)
+
+
+def anomaly_of(finding: Finding, caused_by: EventMetadata | None) -> AnomalyDetected:
+    """The `AnomalyDetected` for a finding; phases after the first are caused by the first."""
+    anomaly_id = anomaly_id_of(finding)
+    at = _time(finding.at)
+    event_id = event_id_of(anomaly_id, finding.phase)
+    if caused_by is not None:
+        metadata = new_metadata(SERVICE, occurred_at=at, event_id=event_id, caused_by=caused_by)
+    else:  # time-driven (an end): linked to the anomaly's `started` event
+        started = event_id_of(anomaly_id, "started")
+        metadata = EventMetadata(
+            event_id=event_id,
+            occurred_at=at,
+            producer=SERVICE,
+            correlation_id=started,
+            causation_id=started,
+        )
+    s = finding.suspect
+    return AnomalyDetected(
+        metadata=metadata,
         anomaly_id=anomaly_id,
-        kind="alert_firing",
-        phase="started",
+        kind=finding.kind,
+        phase=finding.phase,
         score=finding.score,
-        signature=signature,
-        window_start=event.starts_at,
-        window_end=event.metadata.occurred_at,
+        signature=Signature(**finding.sig._asdict()),
+        window_start=_time(finding.window_start),
+        window_end=_time(finding.window_end),
         summary=finding.summary,
-        evidence={"alert_status": event.status, "severity": event.labels.get("severity", "")},
-        member_fingerprints=[event.fingerprint],
+        evidence=finding.evidence,
+        member_fingerprints=finding.members,
+        suspect=None
+        if s is None
+        else SuspectDeployment(
+            application=s.application,
+            revision=s.revision,
+            deployment_event_id=s.deployment_event_id,
+            seconds_before=s.seconds_before,
+            score=s.score,
+        ),
     )
-    key = "|".join((signature.service, signature.namespace, signature.alertname))
-    return [Outgoing(ANOMALIES_TOPIC, key, anomaly, cause=item)]
+
+
+def _time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class AlertHandlers:
+    """The alert detectors behind the consumer loop: message handler, tick and state flush."""
+
+    def __init__(self, detectors: AlertDetectors, state: StateStore) -> None:
+        self.detectors = detectors
+        self.state = state
+
+    def restore(self) -> int:
+        """Load the detectors' state from the store (call once, before consuming)."""
+        count = 0
+        for key, value in self.state.items():
+            self.detectors.restore(key, orjson.loads(value))
+            count += 1
+        self.detectors.reindex()
+        return count
+
+    def on_message(self, item: Received) -> list[Outgoing]:
+        """An alert state or a deploy -> the anomalies it reveals (deploys reveal none alone)."""
+        event = item.event
+        if isinstance(event, AlertReceived):
+            findings = self.detectors.on_alert(
+                event.fingerprint,
+                event.status == "firing",
+                event.labels,
+                event.starts_at.timestamp(),
+                None if event.ends_at is None else event.ends_at.timestamp(),
+            )
+            return [self._outgoing(f, event.metadata, item) for f in findings]
+        if isinstance(event, DeploymentObserved):
+            self.on_deployment_observed(event)
+        return []
+
+    def on_deployment_observed(self, event: DeploymentObserved) -> None:
+        """Remember a deploy as a possible suspect for bursts that follow it."""
+        self.detectors.on_deploy(
+            event.trigger,
+            event.application,
+            event.namespace,
+            event.revision,
+            event.metadata.event_id,
+            None if event.started_at is None else event.started_at.timestamp(),
+            None if event.finished_at is None else event.finished_at.timestamp(),
+            event.metadata.occurred_at.timestamp(),
+        )
+
+    def tick(self, now: datetime) -> list[Outgoing]:
+        """Time-driven results: storms and flapping episodes that have ended by `now`."""
+        return [self._outgoing(f, None, None) for f in self.detectors.tick(now.timestamp())]
+
+    def flush(self) -> list[Future[Any]]:
+        """Write the changed state; the loop awaits the futures before committing offsets."""
+        for key, value in self.detectors.changes():
+            self.state.put(key, None if value is None else orjson.dumps(value))
+        return self.state.flush()
+
+    def _outgoing(
+        self, finding: Finding, caused_by: EventMetadata | None, item: Received | None
+    ) -> Outgoing:
+        anomaly = anomaly_of(finding, caused_by)
+        sig = anomaly.signature
+        key = "|".join((sig.service, sig.namespace, sig.alertname))
+        return Outgoing(ANOMALIES_TOPIC, key, anomaly, cause=item)
