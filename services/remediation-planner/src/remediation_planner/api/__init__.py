@@ -1,0 +1,1 @@
+"""The approval API: plans, their evidence, approve / reject / propose, behind bearer roles."""
