@@ -24,6 +24,7 @@ PORTS = {
     "compliance-auditor": 18184,
     "notifier": 18186,
 }
+E2E_ARGOCD_TOKEN = "e2e-argocd-token"  # Argo CD notifications into the ingestor
 LOG_DIR = (
     Path(os.environ.get("CC_RUN_DIR", Path(__file__).resolve().parents[2] / ".run"))
     / "logs"
@@ -51,6 +52,7 @@ def service_env(endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
         "INGESTOR_ALERTMANAGER_TOKEN": E2E_TOKEN,
+        "INGESTOR_ARGOCD_TOKEN": E2E_ARGOCD_TOKEN,
         "NOTIFIER_SLACK_WEBHOOK_URL": slack.webhook_url,
         "COMPLIANCE_AUDITOR_ELASTICSEARCH_URL": endpoints.elasticsearch_url,
         "CC_LOG_LEVEL": "INFO",
