@@ -124,3 +124,26 @@ def test_while_events_flow_deadlines_follow_event_time_and_when_idle_the_wall_cl
     clock.now = 6.0
     fired = sorted(o.event.rule_id for o in handler.tick(wall))  # type: ignore[attr-defined]
     assert fired == ["incident-not-acknowledged", "incident-not-resolved"]
+
+
+def test_a_backlog_on_another_topic_holds_the_deadline_clock_back() -> None:
+    h = History()
+    opened_at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    opened = h.incident("inc-2", opened_at, service="shop")
+    resolved = h.resolved(opened, opened_at + timedelta(minutes=30))
+    older = h.deploy("cart", "c1", opened_at - timedelta(hours=1))
+    ack = h.planned(
+        "p2", "inc-2", opened_at + timedelta(minutes=3), service="shop", proposer="erin"
+    )
+    clock = Clock()
+    handler = RulesHandler(
+        RuleEngine(load_rules(SHIPPED), MemoryStateStore()), idle_after=5.0, monotonic=clock
+    )
+    handler.on_event(received(opened, topic="incidents"))
+    handler.on_event(received(resolved, topic="incidents"))
+    handler.on_event(received(older, topic="remediation"))  # that topic is still catching up
+    assert handler.clock(opened_at + timedelta(hours=6)) == older.metadata.occurred_at
+    assert handler.tick(opened_at + timedelta(hours=6)) == []
+    handler.on_event(received(ack, topic="remediation"))
+    clock.now = 10.0
+    assert handler.tick(opened_at + timedelta(hours=6)) == []  # acknowledged in time

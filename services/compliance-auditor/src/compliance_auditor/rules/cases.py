@@ -149,10 +149,8 @@ def judge_incident(
     found = []
     resolved = ts(case.get("resolved_at"))
     acked = ts(case.get("ack_at"))
-    # an incident resolved before anyone looked needed no acknowledgement after that
-    ack_stop = min((t for t in (acked, resolved) if t is not None), default=None)
     checks = (
-        (INCIDENT_NOT_ACKNOWLEDGED, ack_stop, "acknowledged", case.get("ack_id")),
+        (INCIDENT_NOT_ACKNOWLEDGED, acked, "acknowledged", case.get("ack_id")),
         (INCIDENT_NOT_RESOLVED, resolved, "resolved", case.get("resolved_id")),
     )
     for rule_id, stop, verb, stop_id in checks:
@@ -162,10 +160,12 @@ def judge_incident(
         if not set(case.get("severities", [])) & settings.incident_severities:
             continue
         deadline = opened + settings.within
-        if stop is None and clock < deadline + config.settle:
-            continue
+        if resolved is not None and resolved <= deadline:
+            continue  # resolved in time: nobody needed to acknowledge it after that
         if stop is not None and stop <= deadline:
             continue
+        if stop is None and clock < deadline + config.settle:
+            continue  # an absence: judged only once the clock is safely past the deadline
         late = "not" if stop is None else f"only {stop - opened} after opening,"
         found.append(
             violation(
@@ -175,7 +175,7 @@ def judge_incident(
                 case,
                 f"incident {incident_id} ({case.get('title', '')}) was {late} {verb} "
                 f"within its target of {settings.within}",
-                [case.get("opened_id", ""), stop_id or ""],
+                [case.get("opened_id", ""), stop_id or case.get("resolved_id", "")],
                 deadline,
             )
         )

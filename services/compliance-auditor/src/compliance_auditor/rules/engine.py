@@ -11,7 +11,7 @@ takes on one of its plans (approved or rejected), or the first plan a person pro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -41,6 +41,9 @@ from compliance_auditor.rules.model import DEPLOY_IN_FREEZE, DEPLOY_OUTSIDE_WIND
 DEPLOY_TRIGGERS = frozenset(
     {"on-sync-running", "on-sync-succeeded", "on-sync-failed", "on-deployed"}
 )
+# judging on arrival never finds an absence: that is the clock's job (a reply may be on its
+# way from another topic)
+NO_CLOCK = datetime.min.replace(tzinfo=UTC)
 FAILING_PHASES = frozenset({"Failed", "Error"})
 FIXING_ACTIONS = frozenset({"argocd_rollback", "argocd_sync"})
 Judge = Callable[[RulesConfig, str, Case, datetime], list[Violation]]
@@ -105,8 +108,9 @@ class RuleEngine:
         case["touched"] = max(case.get("touched", ""), at.isoformat())
         self.state.put(key, orjson.dumps(case))
 
-    def _judge(self, kind: str, name: str, case: Case, clock: datetime) -> list[Violation]:
-        return self._publishable(JUDGES[kind](self.config, name, case, clock))
+    def _judge(self, kind: str, name: str, case: Case) -> list[Violation]:
+        """What an arriving event shows; absences wait for `on_clock` (see cases)."""
+        return self._publishable(JUDGES[kind](self.config, name, case, NO_CLOCK))
 
     def _publishable(self, found: list[Violation]) -> list[Violation]:
         """Those not published before; remembers them as published."""
@@ -143,7 +147,7 @@ class RuleEngine:
             entry = [event.status, at.isoformat(), event.metadata.event_id]
             case["executions"] = [*case.get("executions", []), entry]
         self._save(key, case, at)
-        return self._judge("plan", event.plan_id, case, at)
+        return self._judge("plan", event.plan_id, case)
 
     def _acknowledgement(self, event: Event) -> list[Violation]:
         """A person's decision on a plan, or a person's plan, acknowledges the incident."""
@@ -161,7 +165,7 @@ class RuleEngine:
         if case.get("ack_at") is None or at < datetime.fromisoformat(case["ack_at"]):
             case.update(ack_at=at.isoformat(), ack_id=event.metadata.event_id, ack_by=by)
         self._save(key, case, at)
-        return self._judge("incident", incident_id, case, at)
+        return self._judge("incident", incident_id, case)
 
     def _incident(
         self, event: IncidentOpened | IncidentUpdated | IncidentResolved, at: datetime
@@ -183,7 +187,7 @@ class RuleEngine:
             case.setdefault("opened_at", event.opened_at.isoformat())
             case.update(resolved_at=at.isoformat(), resolved_id=event.metadata.event_id)
         self._save(key, case, at)
-        return self._judge("incident", event.incident_id, case, at)
+        return self._judge("incident", event.incident_id, case)
 
     def _deployment(self, event: DeploymentObserved) -> list[Violation]:
         at = event.metadata.occurred_at
@@ -261,7 +265,7 @@ class RuleEngine:
         else:
             return []
         self._save(key, case, at)
-        return self._judge("sync", event.application, case, at)
+        return self._judge("sync", event.application, case)
 
     def _fix_by_remediation(self, event: RemediationExecuted) -> list[Violation]:
         application = event.target.get("application", "")
@@ -281,7 +285,7 @@ class RuleEngine:
         if at < datetime.fromisoformat(case["failed_at"]):
             return []  # an older success seen late fixes nothing
         case.update(fixed_at=at.isoformat(), fixed_id=event_id)
-        found = self._judge("sync", app, case, at)
+        found = self._judge("sync", app, case)
         self.state.put(key, None)  # closed: the next failure opens a new case
         return found
 

@@ -31,9 +31,10 @@ RULES_TOPICS = [
     "remediation.remediation-executed.v1",
 ]
 DEFAULT_RULES = "deploy/compliance-auditor/rules.yaml"
-# the loop counts as caught up when nothing arrived for this long: deadlines then run on the
-# wall clock; while events flow (a backlog), on the newest event time seen, so replaying an old
-# history does not fire deadlines whose answer is still further down the backlog
+# Deadlines are judged on an event-time clock: the oldest "latest event time" among the input
+# partitions that delivered something in the last IDLE_AFTER_S seconds (a backlog on one topic
+# holds the clock back, so an acknowledgement still queued there is not judged missing), and the
+# wall clock once every partition has been quiet that long (caught up).
 IDLE_AFTER_S = 5.0
 
 
@@ -69,21 +70,25 @@ class RulesHandler:
         self.engine = engine
         self.idle_after = idle_after
         self.monotonic = monotonic
-        self.watermark: datetime | None = None
-        self._last_event = float("-inf")
+        self._latest: dict[tuple[str, int], tuple[datetime, float]] = {}
 
     def on_event(self, item: Received) -> list[Outgoing]:
         """Evaluate one event."""
         at = item.event.metadata.occurred_at
-        self.watermark = at if self.watermark is None else max(self.watermark, at)
-        self._last_event = self.monotonic()
+        where = (item.topic, item.partition)
+        seen = self._latest.get(where)
+        self._latest[where] = (at if seen is None else max(seen[0], at), self.monotonic())
         return [self._outgoing(v, item) for v in self.engine.on_event(item.event)]
 
+    def clock(self, now: datetime) -> datetime:
+        """The time deadlines are judged at (see IDLE_AFTER_S)."""
+        quiet_since = self.monotonic() - self.idle_after
+        busy = [at for at, seen in self._latest.values() if seen > quiet_since]
+        return min([*busy, now])
+
     def tick(self, now: datetime) -> list[Outgoing]:
-        """Fire the deadlines that passed (see IDLE_AFTER_S for which clock)."""
-        idle = self.monotonic() - self._last_event >= self.idle_after
-        clock = now if idle or self.watermark is None else min(now, self.watermark)
-        return [self._outgoing(v, None) for v in self.engine.on_clock(clock)]
+        """Fire the deadlines that passed."""
+        return [self._outgoing(v, None) for v in self.engine.on_clock(self.clock(now))]
 
     def _outgoing(self, v: Violation, cause: Received | None) -> Outgoing:
         return Outgoing(VIOLATIONS_TOPIC, v.rule_id, violation_event(v), cause)
