@@ -19,7 +19,7 @@ from compliance_auditor.ports import AuditWrite, WriteResult
 
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-LOOKUP_FIELDS = ["kafka", "commandcenter.chain"]
+LOOKUP_FIELDS = ["kafka", "commandcenter.chain", "event.id"]
 T = TypeVar("T")
 
 
@@ -132,7 +132,7 @@ class ElasticsearchAuditStore:
                 },
                 sort=[{"kafka.offset": "desc"}],
                 size=1,
-                source_includes=[*LOOKUP_FIELDS, "event.id"],
+                source_includes=LOOKUP_FIELDS,
             )
         hits = response["hits"]["hits"]
         return None if not hits else dict(hits[0]["_source"])

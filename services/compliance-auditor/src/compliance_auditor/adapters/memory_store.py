@@ -51,7 +51,21 @@ class MemoryAuditStore:
     def lookup(self, keys: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
         """Stored documents among these ids."""
         self._check()
-        return {doc_id: self.docs[doc_id][1] for _, doc_id in keys if doc_id in self.docs}
+        found = {}
+        for _, doc_id in keys:
+            if doc_id in self.docs:  # only what the real lookup returns
+                doc = self.docs[doc_id][1]
+                chain = (
+                    {"chain": doc["commandcenter"]["chain"]}
+                    if "chain" in doc["commandcenter"]
+                    else {}
+                )
+                found[doc_id] = {
+                    "kafka": doc["kafka"],
+                    "event": {"id": doc_id},
+                    "commandcenter": chain,
+                }
+        return found
 
     def last_chained(self, stream: str, before_offset: int) -> dict[str, Any] | None:
         """The stream's chained document with the highest offset below `before_offset`."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 ECS_VERSION = "8.11.0"
+LONG_MAX = 2**63 - 1
 
 # ECS categorisation per record: (event.kind, event.category, event.type, event.outcome)
 CATEGORIES: dict[str, tuple[str, list[str], list[str], str]] = {
@@ -136,7 +137,10 @@ def _add_subject_and_times(record: str, payload: dict[str, Any], doc: dict[str, 
     end = payload["metadata"]["occurred_at"] if record == "IncidentResolved" else None
     end = end or payload.get("finished_at")
     if isinstance(start, datetime) and isinstance(end, datetime):
-        doc["event"].update(start=start, end=end, duration=int((end - start).total_seconds() * 1e9))
+        doc["event"].update(start=start, end=end)
+        nanos = int((end - start).total_seconds() * 1e9)
+        if abs(nanos) < LONG_MAX:  # an absurd span (a clock centuries off) would overflow a long
+            doc["event"]["duration"] = nanos
     commit_time = payload.get("commit_time")
     deployed = payload.get("finished_at") or payload["metadata"]["occurred_at"]
     if isinstance(commit_time, datetime) and isinstance(deployed, datetime):
