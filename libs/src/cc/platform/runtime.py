@@ -63,15 +63,7 @@ def serve_consumer(
     producer = producer or EventProducer(
         settings.kafka_bootstrap, serde, client_id=service, registry=registry
     )
-    config = LoopConfig(
-        service=service,
-        group_id=settings.consumer_group or service,
-        topics=topics,
-        dead_letter_topic=dead_letter_topic(service),
-        bootstrap=settings.kafka_bootstrap,
-        batch_size=settings.consumer_batch_size,
-        consumer_config=consumer_overrides(settings),
-    )
+    config = loop_config(service, settings, topics=topics)
     loop = ConsumerLoop(
         config,
         serde,
@@ -91,6 +83,21 @@ def serve_consumer(
         port=port,
         extra_checks=extra_checks,
         routers=routers,
+    )
+
+
+def loop_config(
+    service: str, settings: ServiceSettings, *, topics: list[str], group_id: str | None = None
+) -> LoopConfig:
+    """A loop's config from the service's settings (group: given, configured, or the service)."""
+    return LoopConfig(
+        service=service,
+        group_id=group_id or settings.consumer_group or service,
+        topics=topics,
+        dead_letter_topic=dead_letter_topic(service),
+        bootstrap=settings.kafka_bootstrap,
+        batch_size=settings.consumer_batch_size,
+        consumer_config=consumer_overrides(settings),
     )
 
 

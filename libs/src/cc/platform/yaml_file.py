@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 Location = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
+
+
+def time_zone(value: str) -> str:
+    """A pydantic field validator: the name of a known IANA time zone."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
 
 
 class YamlFileError(ValueError):

@@ -90,16 +90,7 @@ class KpiReader:
             if after is not None:
                 composite["after"] = after
             body_aggs = {"groups": {"composite": composite, "aggs": aggs}, **(extra or {})}
-            response = self.client.search(
-                index=self.alias,
-                query=query,
-                aggs=body_aggs,
-                size=0,
-                track_total_hits=False,
-                ignore_unavailable=True,
-                allow_no_indices=True,
-            )
-            result = response.get("aggregations")
+            result = self._aggregate(query, body_aggs)
             if result is None:
                 return  # no audit index at all yet
             for bucket in result["groups"]["buckets"]:
@@ -108,6 +99,20 @@ class KpiReader:
             if not result["groups"]["buckets"] or after is None:
                 return
             extra = None  # whole-scope aggregations come with the first page
+
+    def _aggregate(self, query: dict[str, Any], aggs: dict[str, Any]) -> dict[str, Any] | None:
+        """The aggregations of a size-0 search; None when there is no audit index at all."""
+        response = self.client.search(
+            index=self.alias,
+            query=query,
+            aggs=aggs,
+            size=0,
+            track_total_hits=False,
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+        found: dict[str, Any] | None = response.get("aggregations")
+        return found
 
     def _group_counts(self, scope: Scope, group: Callable[[Key], GroupKpis]) -> dict[str, Any]:
         query, sources, sub, whole_aggs = queries.group_counts(scope)
@@ -121,16 +126,7 @@ class KpiReader:
             g.violations = bucket["violations"]["doc_count"]
             g.alerts = bucket["alerts"]["doc_count"]
         if not whole:  # nothing in scope: ask once more for the (empty) whole-scope figures
-            answer = self.client.search(
-                index=self.alias,
-                query=query,
-                aggs=whole_aggs,
-                size=0,
-                track_total_hits=False,
-                ignore_unavailable=True,
-                allow_no_indices=True,
-            )
-            whole = answer.get("aggregations") or EMPTY_WHOLE
+            whole = self._aggregate(query, whole_aggs) or EMPTY_WHOLE
         return whole
 
     def _failed_deploys(self, scope: Scope) -> dict[Key, int]:

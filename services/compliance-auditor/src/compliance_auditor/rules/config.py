@@ -6,11 +6,11 @@ import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cc.platform.yaml_file import YamlFileError, load_yaml_model
+from cc.platform.yaml_file import YamlFileError, load_yaml_model, time_zone
 from compliance_auditor.rules.model import (
     RULE_IDS,
     Dated,
@@ -53,14 +53,7 @@ class ScheduleSpec(_Strict):
     start: str
     end: str
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+    _zone = field_validator("timezone")(time_zone)
 
     @field_validator("start", "end", mode="before")
     @classmethod

@@ -8,10 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from cc.events import ComplianceViolationFound, Serde, deterministic_id, new_metadata
-from cc.kafka import ConsumerLoop, ConsumerMetrics, EventProducer, LoopConfig, Outgoing, Received
-from cc.kafka import dead_letter_topic as dead_letter_topic_of
+from cc.kafka import ConsumerLoop, ConsumerMetrics, EventProducer, Outgoing, Received
 from cc.kafka.state import KafkaStateStore
-from cc.platform.runtime import consumer_overrides
+from cc.platform.runtime import loop_config
 from cc.platform.settings import ServiceSettings
 from compliance_auditor.rules.cases import Violation
 from compliance_auditor.rules.config import load_rules
@@ -120,17 +119,8 @@ def build_rules_loop(
     store = KafkaStateStore(settings.kafka_bootstrap, state_topic, producer)
     store.load()
     handler = RulesHandler(RuleEngine(engine_config, store))
-    config = LoopConfig(
-        service=SERVICE,
-        group_id=group_id,
-        topics=RULES_TOPICS,
-        dead_letter_topic=dead_letter_topic_of(SERVICE),
-        bootstrap=settings.kafka_bootstrap,
-        batch_size=settings.consumer_batch_size,
-        consumer_config=consumer_overrides(settings),
-    )
     return ConsumerLoop(
-        config,
+        loop_config(SERVICE, settings, topics=RULES_TOPICS, group_id=group_id),
         serde,
         producer,
         handler=handler.on_event,
