@@ -208,3 +208,17 @@ def test_a_new_alert_writes_a_constant_amount_of_state(make_planner: MakePlanner
     written = incidents.flushed
     assert len(written) <= 3  # header, member, anomaly: never the 100 members again
     assert max(len(v or b"") for v in written.values()) < 2000
+
+
+def test_an_opening_incident_adopts_the_firing_alerts_of_its_place(
+    make_planner: MakePlanner,
+) -> None:
+    planner = make_planner()
+    old = firing("long-ago", WEB, at=T0 - timedelta(minutes=30))
+    recent = [firing(f"r{i}", WEB, at=T0 - timedelta(seconds=i)) for i in range(50)]
+    elsewhere = firing("api-alert", API, at=T0)
+    gone = firing("r7", WEB, at=T0, status="resolved")
+    planner.on_batch([received(e) for e in [old, *recent, elsewhere, gone]])
+    [opened] = of(planner.on_batch([received(anomaly_of(["r0"], WEB))]), OPENED)
+    members = planner.book.incidents[opened.key].members
+    assert set(members) == {f"r{i}" for i in range(50) if i != 7}

@@ -118,6 +118,16 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class RecentAlert:
+    """An alert state seen while no incident held the alert."""
+
+    labels: dict[str, str]
+    firing: bool
+    at: datetime
+    place: str
+
+
+@dataclass(frozen=True)
 class Change:
     """What an input did to an incident: opened it, or changed these things (maybe nothing)."""
 
@@ -136,8 +146,10 @@ class IncidentBook:
         self._by_topology: dict[str, str] = {}
         self._by_suspect: dict[str, str] = {}
         self._quiet: set[str] = set()
-        # alert states seen before any incident held them (labels, firing), bounded
-        self._recent: OrderedDict[str, tuple[dict[str, str], bool]] = OrderedDict()
+        # alert states seen before any incident held them, bounded, and by place: an incident
+        # opening adopts the firing alerts of its place that came just before its anomaly
+        self._recent: OrderedDict[str, RecentAlert] = OrderedDict()
+        self._recent_by_place: dict[str, dict[str, None]] = {}
         self._recent_capacity = recent_alerts
         self.changes: set[tuple[str, ...]] = set()
         """Changed state keys since the last drain: ('incident', id), ('member', id, fp),
@@ -194,10 +206,11 @@ class IncidentBook:
             candidate.pending.add("members")
             self._touch(candidate)
             return Change(candidate, False, frozenset({"members"}))
-        self._recent[fingerprint] = (labels, firing)
-        self._recent.move_to_end(fingerprint)
+        self._forget_recent(fingerprint)
+        self._recent[fingerprint] = RecentAlert(labels, firing, at, place)
+        self._recent_by_place.setdefault(place, {})[fingerprint] = None
         if len(self._recent) > self._recent_capacity:
-            self._recent.popitem(last=False)
+            self._forget_recent(next(iter(self._recent)))
         return None
 
     def set_suspect(self, incident: Incident, suspect: Suspect) -> None:
@@ -292,7 +305,7 @@ class IncidentBook:
         labels: dict[str, str] = {}
         for fp in anomaly.fingerprints:
             if fp in self._recent:
-                labels = dict(self._recent[fp][0])
+                labels = dict(self._recent[fp].labels)
                 break
         incident = Incident(
             incident_id=incident_id,
@@ -305,14 +318,19 @@ class IncidentBook:
         )
         self.incidents[incident_id] = incident
         self._index(incident)
+        for fp in list(self._recent_by_place.get(anomaly.topology, ())):
+            seen = self._recent[fp]
+            if seen.firing and anomaly.at - seen.at <= self.window:
+                incident.labels = incident.labels or dict(seen.labels)
+                self._add_member(incident, fp, at=anomaly.at)
         return incident
 
     def _add_member(self, incident: Incident, fingerprint: str, *, at: datetime) -> bool:
         if fingerprint in incident.members:
             return False
         # an alert seen resolved before the anomaly that names it arrived stays resolved
-        known = self._recent.pop(fingerprint, None)
-        firing = True if known is None else known[1]
+        known = self._forget_recent(fingerprint)
+        firing = True if known is None else known.firing
         incident.members[fingerprint] = False
         self._by_fingerprint[fingerprint] = incident.incident_id
         self._set_member(incident, fingerprint, firing=firing, at=at, force=True)
@@ -334,6 +352,15 @@ class IncidentBook:
             incident.quiet_since = None
             self._quiet.discard(incident.incident_id)
         self._touch(incident)
+
+    def _forget_recent(self, fingerprint: str) -> RecentAlert | None:
+        known = self._recent.pop(fingerprint, None)
+        if known is not None:
+            place = self._recent_by_place.get(known.place, {})
+            place.pop(fingerprint, None)
+            if not place:
+                self._recent_by_place.pop(known.place, None)
+        return known
 
     def _index(self, incident: Incident) -> None:
         self._by_topology[incident.topology] = incident.incident_id

@@ -1,0 +1,292 @@
+"""Deploy -> storm -> one incident naming the deploy -> a gated rollback plan -> executed (staging)
+-> verified -> the next similar incident's plan shows the learned success rate.
+
+Through the real pipeline: an Argo CD notification into the ingestor, alert storms through the
+real Alertmanager, the anomaly-detector, the remediation-planner (restarted here with a policy
+without time windows, short quiet and verification periods) and its executors as a process
+against the Argo CD stand-in (contracts.md §4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cc.events import (
+    Event,
+    IncidentOpened,
+    IncidentResolved,
+    IncidentUpdated,
+    RemediationExecuted,
+    RemediationPlanned,
+    RemediationVerified,
+)
+from cc.kafka import load_topics
+from cc.testing import infra
+from cc.testing.fake_argocd import DEFAULT_TOKEN, FakeArgoCD
+from cc.testing.groups import start_at_end
+from cc.testing.kafka_reader import end_offsets, read_events
+from cc.testing.processes import ServiceProcess
+from tests.conftest import E2E_INGESTOR_PORT
+from tests.e2e.conftest import E2E_ARGOCD_TOKEN, LOG_DIR
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.alertmanager]
+
+ROOT = Path(__file__).resolve().parents[2]
+EXECUTOR_PORT = 18187
+STORM = 60
+POLICY = """
+version: 1
+approval_ttl_minutes: 30
+rate_limit: {automatic_actions_per_service_per_hour: 3}
+rules:
+  - {name: prod-needs-approval, environments: [prod], gate: needs_approval}
+  - {name: staging-automatic, environments: [staging], gate: auto}
+default: {name: default-needs-approval, gate: needs_approval}
+"""
+TOPICS = {
+    "opened": "incidents.incident-opened.v1",
+    "updated": "incidents.incident-updated.v1",
+    "resolved": "incidents.incident-resolved.v1",
+    "planned": "remediation.remediation-planned.v1",
+    "executed": "remediation.remediation-executed.v1",
+    "verified": "remediation.remediation-verified.v1",
+}
+
+
+@pytest.fixture(scope="module")
+def argocd() -> Iterator[FakeArgoCD]:
+    with FakeArgoCD() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def planner(
+    services: dict[str, ServiceProcess],
+    endpoints: infra.Endpoints,
+    argocd: FakeArgoCD,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcess]:
+    """The session's planner restarted with this flow's settings, and the executors beside it."""
+    policy = tmp_path_factory.mktemp("planner") / "policy.yaml"
+    policy.write_text(POLICY)
+    session = services["remediation-planner"]
+    session.stop()
+    env = {
+        **session.env,
+        "REMEDIATION_PLANNER_RUNBOOKS_FILE": str(ROOT / "deploy/remediation-planner/runbooks.yaml"),
+        "REMEDIATION_PLANNER_POLICY_FILE": str(policy),
+        "REMEDIATION_PLANNER_QUIET_PERIOD_S": "3",
+        "REMEDIATION_PLANNER_VERIFY_PERIOD_S": "6",
+        "REMEDIATION_PLANNER_UPDATE_INTERVAL_S": "1",
+        "REMEDIATION_PLANNER_ARGOCD_URL": argocd.base_url,
+        "REMEDIATION_PLANNER_ARGOCD_TOKEN": DEFAULT_TOKEN,
+        "REMEDIATION_PLANNER_ARGOCD_POLL_INTERVAL_S": "0.2",
+        "REMEDIATION_PLANNER_ALERTMANAGER_URL": endpoints.alertmanager_url,
+        "REMEDIATION_PLANNER_EXECUTOR_HTTP_PORT": str(EXECUTOR_PORT),
+    }
+    flow = ServiceProcess(session.name, session.port, session.log_file, env).start()
+    services["remediation-planner"] = flow  # the session stops it at the end
+    # the executors' own group starts at "now" too: earlier runs' plans are not replayed
+    group = f"{env['CC_CONSUMER_GROUP']}.executor"
+    start_at_end(endpoints.kafka_bootstrap, group, [t.name for t in load_topics()])
+    executors = ServiceProcess(
+        "remediation-planner.executors", EXECUTOR_PORT, LOG_DIR / "executors.log", env
+    ).start()
+    try:
+        flow.wait_ready()
+        executors.wait_ready()
+        yield flow
+    finally:
+        executors.stop()
+
+
+def deploy(app: str, namespace: str, revision: str, history: list[str]) -> None:
+    """Argo CD's on-deployed notification (deploy/argocd body contract) into the ingestor."""
+    now = datetime.now(UTC).isoformat()
+    body = {
+        "version": 1,
+        "trigger": "on-deployed",
+        "sentAt": now,
+        "app": {
+            "metadata": {"name": app, "namespace": "argocd"},
+            "spec": {
+                "project": "default",
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+            },
+            "status": {
+                "sync": {"status": "Synced", "revision": revision},
+                "health": {"status": "Healthy"},
+                "operationState": {
+                    "phase": "Succeeded",
+                    "startedAt": now,
+                    "finishedAt": now,
+                    "syncResult": {"revision": revision},
+                },
+                "history": [
+                    {"id": i, "revision": r, "deployedAt": now} for i, r in enumerate(history, 1)
+                ],
+            },
+        },
+    }
+    response = httpx.post(
+        f"http://127.0.0.1:{E2E_INGESTOR_PORT}/webhooks/argocd",
+        json=body,
+        headers={"Authorization": f"Bearer {E2E_ARGOCD_TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 202, response.text
+
+
+def storm(am_url: str, labels: dict[str, str], *, resolve: bool = False) -> None:
+    """STORM alerts of one service through the real Alertmanager (or their resolution)."""
+    now = datetime.now(UTC).isoformat()
+    alerts = [
+        {
+            "labels": {**labels, "pod": f"{labels['service']}-{i}"},
+            "annotations": {"summary": "error rate high"},
+            "startsAt": now,
+            **({"endsAt": now} if resolve else {}),
+        }
+        for i in range(STORM)
+    ]
+    response = httpx.post(f"{am_url}/api/v2/alerts", json=alerts, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+class Topics:
+    """What appeared on the flow's topics since the test began."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.since = {name: end_offsets(bootstrap, topic) for name, topic in TOPICS.items()}
+
+    def wait(
+        self, name: str, holds: Callable[[Event], bool], *, count: int = 1, timeout: float = 60
+    ) -> list[Any]:
+        """Every event on the topic that holds, once `count` of them arrived."""
+        events = read_events(
+            self.bootstrap,
+            TOPICS[name],
+            self.since[name],
+            until=lambda es: sum(map(holds, es)) >= count,
+            timeout=timeout,
+        )
+        found = [e for e in events if holds(e)]
+        assert len(found) >= count, f"{len(found)} of {count} {name} events after {timeout}s"
+        return found
+
+
+def service_of(service: str) -> Callable[[Event], bool]:
+    return lambda e: isinstance(e, IncidentOpened) and e.signature.service == service
+
+
+def of_incident(incident_id: str) -> Callable[[Event], bool]:
+    return lambda e: getattr(e, "incident_id", None) == incident_id
+
+
+def test_prod_storm_after_a_deploy_is_one_incident_with_a_rollback_awaiting_approval(
+    endpoints: infra.Endpoints, planner: ServiceProcess, run_id: str
+) -> None:
+    topics = Topics(endpoints.kafka_bootstrap)
+    app, namespace = f"pay-{run_id}", f"shop-{run_id}"
+    deploy(app, namespace, "bad-prod-1", ["good-0", "bad-prod-1"])
+    labels = {
+        "alertname": f"E2EErrors{run_id}",
+        "service": app,
+        "namespace": namespace,
+        "env": "prod",
+        "severity": "critical",
+    }
+    storm(endpoints.alertmanager_url, labels)
+
+    [opened] = topics.wait("opened", service_of(app))
+    assert opened.suspect is not None, "the incident names the deploy"
+    assert (opened.suspect.application, opened.suspect.revision) == (app, "bad-prod-1")
+    [plan] = topics.wait("planned", of_incident(opened.incident_id))
+    assert isinstance(plan, RemediationPlanned)
+    assert (plan.action, plan.gate, plan.gate_rule) == (
+        "argocd_rollback",
+        "needs_approval",
+        "prod-needs-approval",
+    )
+    assert plan.target["application"] == app and plan.parameters["suspect_revision"] == "bad-prod-1"
+    assert plan.expires_at is not None and "left off" in plan.rationale
+    # a second wave of the storm joins the same incident: still one incident for the service
+    storm(endpoints.alertmanager_url, {**labels, "wave": "2"})
+
+    def whole_storm(e: Event) -> bool:
+        return (
+            isinstance(e, IncidentUpdated)
+            and e.incident_id == opened.incident_id
+            and len(e.member_fingerprints) >= 2 * STORM
+        )
+
+    topics.wait("updated", whole_storm)
+    later = topics.wait("opened", service_of(app), timeout=1)
+    assert [e.incident_id for e in later] == [opened.incident_id]
+
+
+def test_staging_rollback_runs_is_verified_and_teaches_the_next_plan(
+    endpoints: infra.Endpoints, planner: ServiceProcess, argocd: FakeArgoCD, run_id: str
+) -> None:
+    topics = Topics(endpoints.kafka_bootstrap)
+    app, namespace = f"cart-{run_id}", f"shop-{run_id}"
+    argocd.add_app(
+        app,
+        [("good-1", "Healthy"), ("bad-2", "Healthy")],
+        automated={"prune": True, "selfHeal": True},
+    )
+    deploy(app, namespace, "bad-2", ["good-1", "bad-2"])
+    labels = {
+        "alertname": f"E2ECartErrors{run_id}",
+        "service": app,
+        "namespace": namespace,
+        "env": "staging",
+        "severity": "critical",
+    }
+    storm(endpoints.alertmanager_url, labels)
+
+    [opened] = topics.wait("opened", service_of(app))
+    assert opened.suspect is not None and opened.suspect.revision == "bad-2"
+    [plan] = topics.wait("planned", of_incident(opened.incident_id))
+    assert (plan.action, plan.gate, plan.gate_rule) == (
+        "argocd_rollback",
+        "auto",
+        "staging-automatic",
+    )
+    [done] = topics.wait("executed", of_incident(opened.incident_id), timeout=60)
+    assert isinstance(done, RemediationExecuted)
+    assert done.status == "succeeded", done.detail
+    [rollback] = argocd.rollbacks(app)
+    assert rollback["body"]["id"] in (1, "1"), "back to the history entry before the suspect"
+
+    storm(endpoints.alertmanager_url, labels, resolve=True)  # the rollback worked
+    [verified] = topics.wait("verified", of_incident(opened.incident_id), timeout=60)
+    assert isinstance(verified, RemediationVerified)
+    assert verified.outcome == "resolved" and verified.execution_id == done.execution_id
+    [resolved] = topics.wait("resolved", of_incident(opened.incident_id), timeout=60)
+    assert isinstance(resolved, IncidentResolved)
+
+    # a second similar incident: another bad deploy of the same service, another storm
+    argocd.add_app(
+        app,
+        [("good-1", "Healthy"), ("bad-2", "Healthy"), ("good-1", "Healthy"), ("bad-3", "Healthy")],
+        automated={"prune": True, "selfHeal": True},
+    )
+    deploy(app, namespace, "bad-3", ["good-1", "bad-2", "good-1", "bad-3"])
+    storm(endpoints.alertmanager_url, {**labels, "wave": uuid.uuid4().hex[:6]})
+    incidents = topics.wait("opened", service_of(app), count=2)
+    second = next(e for e in incidents if e.incident_id != opened.incident_id)
+    [again] = topics.wait("planned", of_incident(second.incident_id))
+    assert again.action == "argocd_rollback"
+    assert (
+        "argocd_rollback resolved 1 of 1 similar incidents for this service (posterior 0.80)"
+        in again.rationale
+    )
