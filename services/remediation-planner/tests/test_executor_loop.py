@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from cc.events import RemediationExecuted
+from cc.events import RemediationDecided, RemediationExecuted
 from cc.kafka.state import MemoryStateStore
 from cc.testing.events import T0, received
 from cc.testing.plans import decided, planned, resolved
@@ -127,3 +127,35 @@ def test_a_silence_for_a_resolved_incident_is_not_created() -> None:
     handler.on_event(received(resolved("inc-1")))
     out = handler.on_event(received(planned("p1", "am_silence", {}, {"matchers": "[]"})))
     assert statuses(out) == ["skipped"]
+
+
+def test_a_plan_nobody_approves_expires_after_a_grace_period_even_across_a_restart() -> None:
+    handler, kube = setup()
+    plan = planned(
+        "p1", "k8s_restart", TARGET, gate="needs_approval", expires_in=timedelta(minutes=5)
+    )
+    handler.on_event(received(plan))
+    expiry = T0 + timedelta(minutes=5)
+    assert handler.tick(expiry + timedelta(seconds=30)) == []  # an approval may be in flight
+    restarted = ExecutionHandler(handler.store, handler.executors, clock=lambda: T0)
+    out = restarted.tick(expiry + timedelta(seconds=61))
+    [decision, skipped] = [o.event for o in out]
+    assert isinstance(decision, RemediationDecided)
+    assert (decision.decision, decision.decided_by, decision.plan_id) == ("expired", "policy", "p1")
+    assert isinstance(skipped, RemediationExecuted) and skipped.status == "skipped"
+    assert restarted.tick(expiry + timedelta(minutes=5)) == []
+    late = restarted.on_event(received(decided(plan, at=expiry - timedelta(seconds=1))))
+    assert late == []  # the first decision (expired) counts
+    assert kube.restarts == []
+
+
+def test_a_decided_plan_does_not_expire() -> None:
+    handler, kube = setup()
+    plan = planned(
+        "p1", "k8s_restart", TARGET, gate="needs_approval", expires_in=timedelta(minutes=5)
+    )
+    handler.tick(T0)
+    handler.on_event(received(plan))
+    handler.on_event(received(decided(plan)))
+    assert handler.tick(T0 + timedelta(hours=1)) == []
+    assert kube.restarts == ["p1"]

@@ -84,6 +84,24 @@ def create_app(
         telemetry=NO_NATIVE_TELEMETRY,
     )
     app.include_router(ops_router(registry, {"kafka": producer.ready, **(checks or {})}))
+    app.include_router(
+        approval_router(
+            book, producer, tokens, clock=clock, plan_ttl=plan_ttl, ack_timeout_s=ack_timeout_s
+        )
+    )
+    return app
+
+
+def approval_router(
+    book: PlanBook,
+    producer: Publisher,
+    tokens: TokenTable,
+    *,
+    clock: Callable[[], datetime],
+    plan_ttl: timedelta = timedelta(hours=1),
+    ack_timeout_s: float = 10.0,
+) -> APIRouter:
+    """The /api/v1/plans routes (to serve beside other routers on one port)."""
     viewer = Depends(require_role(tokens, Role.VIEWER))
     operator = Depends(require_role(tokens, Role.OPERATOR))
     approver = Depends(require_role(tokens, Role.APPROVER))
@@ -262,8 +280,7 @@ def create_app(
         await publish(PLANNED, body.incident_id, event)
         return detail(known(plan_id), now)
 
-    app.include_router(api)
-    return app
+    return api
 
 
 def summary(state: PlanState, now: datetime) -> PlanSummary:

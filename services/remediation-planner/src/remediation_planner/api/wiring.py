@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from cc.events import Serde, utcnow
 from cc.kafka import EventProducer
 from cc.platform.auth import TokenTable
 from cc.platform.http import BackgroundServer
-from remediation_planner.api.app import create_app
+from remediation_planner.api.app import approval_router, create_app
 from remediation_planner.api.read_model import PlanBook
 from remediation_planner.api.replay import TopicReplay
 from remediation_planner.executors.settings import ExecutorSettings
@@ -61,3 +62,18 @@ def start_api(
     server.start()
     log.info("approval API started", extra={"port": server.port})
     return server
+
+
+def approval_routes(
+    settings: ExecutorSettings, serde: Serde, producer: EventProducer
+) -> tuple[APIRouter, TopicReplay] | None:
+    """The /api/v1/plans router and its running read-model replay, to serve on the service's
+    own port (pass `replay.ready` as a readiness check); None without credentials."""
+    tokens = load_tokens(settings)
+    if tokens is None:
+        log.warning("approval API not served: set REMEDIATION_PLANNER_API_TOKEN_FILE")
+        return None
+    book = PlanBook()
+    replay = TopicReplay(settings.kafka_bootstrap, serde, book).start()
+    ttl = timedelta(minutes=settings.plan_ttl_minutes)
+    return approval_router(book, producer, tokens, clock=utcnow, plan_ttl=ttl), replay

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from opentelemetry import trace
 
 from cc.events import (
     DeploymentObserved,
@@ -49,6 +50,8 @@ EXECUTED = "remediation.remediation-executed.v1"
 RESOLVED = "incidents.incident-resolved.v1"
 DEPLOYMENTS = "deployments.deployment-observed.v1"
 TOPICS = [PLANNED, DECIDED, RESOLVED, DEPLOYMENTS]
+EXPIRY_GRACE = timedelta(seconds=60)
+"""An approval produced just before expiry may still be on its way: wait this long for it."""
 
 
 @dataclass
@@ -67,6 +70,7 @@ class ExecutionHandler:
         self.store = store
         self.executors = executors
         self.clock = clock
+        self._waiting: dict[str, datetime] | None = None  # plan id -> expiry, built on 1st tick
 
     # ---- state ----------------------------------------------------------------------------
 
@@ -98,6 +102,8 @@ class ExecutionHandler:
         plan = Plan.from_event(event)
         if self.store.get(f"plan:{plan.plan_id}") is None:
             self.store.put(f"plan:{plan.plan_id}", plan.dump())
+            if self.store.get(f"decision:{plan.plan_id}") is None:
+                self._index(plan)
         if plan.gate == "auto":
             return self._execute(plan, item)
         if plan.gate == "forbidden":
@@ -110,13 +116,10 @@ class ExecutionHandler:
         key = f"decision:{event.plan_id}"
         decision = self._json(key, None)
         if decision is None:
-            decision = {
-                "event_id": event.metadata.event_id,
-                "decision": event.decision,
-                "decided_by": event.decided_by,
-                "at": event.metadata.occurred_at.isoformat(),
-            }
+            decision = _decision_record(event)
             self.store.put(key, orjson.dumps(decision))
+            if self._waiting is not None:
+                self._waiting.pop(event.plan_id, None)
         elif decision["event_id"] != event.metadata.event_id:
             log.info("later decision ignored", extra={"plan_id": event.plan_id})
             return []
@@ -165,8 +168,30 @@ class ExecutionHandler:
         return []
 
     def tick(self, now: datetime) -> Sequence[Outgoing]:
-        """Nothing time-driven yet besides what the handlers do (kept for the loop's wiring)."""
-        return []
+        """Expire plans still waiting for approval a grace period after their expiry: a
+        RemediationDecided(expired) from "policy", and the execution recorded as skipped."""
+        if self._waiting is None:  # first tick: index the waiting plans of the loaded state
+            self._waiting = {}
+            for key, raw in self.store.items():
+                if key.startswith("plan:") and self.store.get(f"decision:{key[5:]}") is None:
+                    self._index(Plan.load(raw))
+        due = [pid for pid, at in self._waiting.items() if at + EXPIRY_GRACE <= now]
+        outputs: list[Outgoing] = []
+        for plan_id in due:
+            del self._waiting[plan_id]
+            plan = self._plan(plan_id)
+            if plan is None or self.store.get(f"decision:{plan_id}") is not None:
+                continue
+            event = expired_decision(plan, now)
+            self.store.put(f"decision:{plan_id}", orjson.dumps(_decision_record(event)))
+            cause = Received(event, DECIDED, 0, 0, plan.incident_id, [], trace.INVALID_SPAN)
+            outputs.append(Outgoing(DECIDED, plan.incident_id, event))
+            outputs += self._apply(plan, _decision_record(event), cause)
+        return outputs
+
+    def _index(self, plan: Plan) -> None:
+        if self._waiting is not None and plan.gate == "needs_approval" and plan.expires_at:
+            self._waiting[plan.plan_id] = datetime.fromisoformat(plan.expires_at)
 
     # ---- running --------------------------------------------------------------------------
 
@@ -262,3 +287,30 @@ class ExecutionHandler:
             detail=execution.detail(),
         )
         return Outgoing(EXECUTED, execution.incident_id, event, cause=item)
+
+
+def _decision_record(event: RemediationDecided) -> dict[str, Any]:
+    return {
+        "event_id": event.metadata.event_id,
+        "decision": event.decision,
+        "decided_by": event.decided_by,
+        "at": event.metadata.occurred_at.isoformat(),
+    }
+
+
+def expired_decision(plan: Plan, now: datetime) -> RemediationDecided:
+    """The decision that closes a plan nobody approved in time."""
+    return RemediationDecided(
+        metadata=new_metadata(
+            SERVICE,
+            occurred_at=now,
+            event_id=deterministic_id("remediation-decided", plan.plan_id, "expired", "policy"),
+            incident_id=plan.incident_id,
+        ),
+        plan_id=plan.plan_id,
+        incident_id=plan.incident_id,
+        decision="expired",
+        decided_by="policy",
+        role="",
+        reason=f"not approved by {plan.expires_at}",
+    )

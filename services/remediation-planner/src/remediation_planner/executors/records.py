@@ -7,7 +7,7 @@ Keys of the state store (`remediation-planner.state.executions.v1`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -18,7 +18,12 @@ from confluent_kafka import Message
 
 from cc.events import RemediationPlanned, deterministic_id
 
-STATE_TOPIC = "remediation-planner.state.executions.v1"
+
+def state_topic(group: str) -> str:
+    """`<consumer group>.state.executions.v1` (remediation-planner.state.executions.v1)."""
+    return f"{group}.state.executions.v1"
+
+
 RUNNING, SUCCEEDED, FAILED, SKIPPED = "running", "succeeded", "failed", "skipped"
 
 
@@ -30,6 +35,8 @@ class Store(Protocol):
     def put(self, key: str, value: bytes | None) -> None: ...
 
     def flush(self) -> Sequence[Future[Message]]: ...
+
+    def items(self) -> Iterator[tuple[str, bytes]]: ...
 
 
 def observed_health(store: Store, application: str) -> dict[str, str]:

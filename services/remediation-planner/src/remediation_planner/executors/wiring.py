@@ -16,7 +16,7 @@ from remediation_planner.executors.argocd import ArgoCdExecutor
 from remediation_planner.executors.http import JsonApi
 from remediation_planner.executors.kubernetes import KubernetesExecutor
 from remediation_planner.executors.loop import SERVICE, TOPICS, ExecutionHandler, Executors
-from remediation_planner.executors.records import STATE_TOPIC, Store, observed_health
+from remediation_planner.executors.records import Store, observed_health, state_topic
 from remediation_planner.executors.settings import ExecutorSettings
 from remediation_planner.executors.silences import SilenceExecutor
 
@@ -51,10 +51,11 @@ def build_execution_loop(
 ) -> ConsumerLoop:
     """The execution loop with its own consumer group `<group>.executor` and its state loaded
     from `remediation-planner.state.executions.v1` (blocks until read to the end)."""
-    store = KafkaStateStore(settings.kafka_bootstrap, STATE_TOPIC, producer)
+    base = settings.consumer_group or SERVICE
+    # `<group>.state.executions.v1`: a new consumer group starts from empty state
+    store = KafkaStateStore(settings.kafka_bootstrap, state_topic(base), producer)
     store.load()
     handler = build_executors(settings, store)
-    base = settings.consumer_group or SERVICE
     config = LoopConfig(
         service=SERVICE,
         group_id=f"{base}.executor",
