@@ -144,6 +144,17 @@ def deploy(app: str, namespace: str, revision: str, history: list[str]) -> None:
     assert response.status_code == 202, response.text
 
 
+def alert_labels(alertname: str, service: str, namespace: str, env: str) -> dict[str, str]:
+    """The labels of a storm's alerts (each alert adds its own pod)."""
+    return {
+        "alertname": alertname,
+        "service": service,
+        "namespace": namespace,
+        "env": env,
+        "severity": "critical",
+    }
+
+
 def storm(am_url: str, labels: dict[str, str], *, resolve: bool = False) -> None:
     """STORM alerts of one service through the real Alertmanager (or their resolution)."""
     now = datetime.now(UTC).isoformat()
@@ -197,13 +208,7 @@ def test_prod_storm_after_a_deploy_is_one_incident_with_a_rollback_awaiting_appr
     topics = Topics(endpoints.kafka_bootstrap)
     app, namespace = f"pay-{run_id}", f"shop-{run_id}"
     deploy(app, namespace, "bad-prod-1", ["good-0", "bad-prod-1"])
-    labels = {
-        "alertname": f"E2EErrors{run_id}",
-        "service": app,
-        "namespace": namespace,
-        "env": "prod",
-        "severity": "critical",
-    }
+    labels = alert_labels(f"E2EErrors{run_id}", app, namespace, "prod")
     storm(endpoints.alertmanager_url, labels)
 
     [opened] = topics.wait("opened", service_of(app))
@@ -244,13 +249,7 @@ def test_staging_rollback_runs_is_verified_and_teaches_the_next_plan(
         automated={"prune": True, "selfHeal": True},
     )
     deploy(app, namespace, "bad-2", ["good-1", "bad-2"])
-    labels = {
-        "alertname": f"E2ECartErrors{run_id}",
-        "service": app,
-        "namespace": namespace,
-        "env": "staging",
-        "severity": "critical",
-    }
+    labels = alert_labels(f"E2ECartErrors{run_id}", app, namespace, "staging")
     storm(endpoints.alertmanager_url, labels)
 
     [opened] = topics.wait("opened", service_of(app))
