@@ -337,12 +337,18 @@ def _bump(app: dict[str, Any]) -> None:
     meta["resourceVersion"] = str(int(meta["resourceVersion"]) + 1)
 
 
-def _parse_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object; None if it is not one (each stand-in words its own error)."""
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
-        raise ArgoError("InvalidArgument", "invalid character in request body") from None
-    if not isinstance(body, dict):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _parse_object(raw: bytes) -> dict[str, Any]:
+    body = json_object(raw)
+    if body is None:
         raise ArgoError("InvalidArgument", "request body must be a JSON object")
     return body
 

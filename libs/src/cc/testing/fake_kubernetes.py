@@ -14,7 +14,7 @@ import re
 import threading
 from typing import Any
 
-from cc.testing.fake_argocd import merge_patch
+from cc.testing.fake_argocd import json_object, merge_patch
 from cc.testing.local_server import LocalServer, Reply
 
 DEFAULT_TOKEN = "kube-test-token-000000000001"  # noqa: S105 - a test credential
@@ -234,10 +234,7 @@ def _bump(obj: dict[str, Any]) -> None:
 
 
 def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise KubeError(400, "BadRequest", "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
+    body = json_object(raw)
+    if body is None:
         raise KubeError(400, "BadRequest", "the request body must be a JSON object")
     return body

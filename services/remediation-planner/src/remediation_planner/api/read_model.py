@@ -24,18 +24,6 @@ from cc.events import (
     RemediationPlanned,
 )
 
-STATUSES = (
-    "pending",
-    "approved",
-    "rejected",
-    "expired",
-    "auto",
-    "forbidden",
-    "succeeded",
-    "failed",
-    "skipped",
-)
-
 
 @dataclass(frozen=True)
 class Incident:
@@ -62,7 +50,7 @@ class PlanState:
     execution: RemediationExecuted | None = None
 
     def status(self, now: datetime) -> str:
-        """One of STATUSES, as of `now`."""
+        """One of models.Status, as of `now`."""
         if self.plan.gate == "forbidden":
             return "forbidden"
         if self.execution is not None:

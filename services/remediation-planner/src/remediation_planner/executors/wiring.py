@@ -7,11 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cc.events import Serde, utcnow
-from cc.kafka import ConsumerLoop, EventProducer, LoopConfig
+from cc.kafka import ConsumerLoop, EventProducer
 from cc.kafka.metrics import ConsumerMetrics
 from cc.kafka.state import KafkaStateStore
-from cc.kafka.topics import dead_letter_topic
-from cc.platform.runtime import consumer_overrides
+from cc.platform.runtime import loop_config
 from remediation_planner.executors.argocd import ArgoCdExecutor
 from remediation_planner.executors.http import JsonApi
 from remediation_planner.executors.kubernetes import KubernetesExecutor
@@ -56,15 +55,7 @@ def build_execution_loop(
     store = KafkaStateStore(settings.kafka_bootstrap, state_topic(base), producer)
     store.load()
     handler = build_executors(settings, store)
-    config = LoopConfig(
-        service=SERVICE,
-        group_id=f"{base}.executor",
-        topics=list(TOPICS),
-        dead_letter_topic=dead_letter_topic(SERVICE),
-        bootstrap=settings.kafka_bootstrap,
-        batch_size=settings.consumer_batch_size,
-        consumer_config=consumer_overrides(settings),
-    )
+    config = loop_config(SERVICE, settings, topics=list(TOPICS), group_id=f"{base}.executor")
     return ConsumerLoop(
         config,
         serde,
