@@ -106,18 +106,30 @@ def test_the_end_comes_from_the_tick_linked_to_the_start() -> None:
         for o in handlers.on_message(received(_alert(i, T0 + timedelta(seconds=i))))
     ]
     [started] = [o.event for o in outs if o.event.kind == "alert_storm"]
-    assert handlers.tick(T0 + timedelta(minutes=2)) == []
-    [out] = handlers.tick(T0 + timedelta(hours=1))
+    quiet = T0 + timedelta(hours=1)
+    assert handlers.tick(quiet) == [], "events were flowing: event time has not moved on"
+    assert handlers.tick(quiet) == [], "nothing since the last tick: idle from now on"
+    assert handlers.tick(quiet + timedelta(seconds=59)) == [], "idle, but not for a minute yet"
+    [out] = handlers.tick(quiet + timedelta(seconds=60))
     ended = out.event
-    assert (ended.kind, ended.phase, ended.anomaly_id) == (
-        "alert_storm",
-        "ended",
-        started.anomaly_id,
-    )
+    assert (ended.kind, ended.phase) == ("alert_storm", "ended")
+    assert ended.anomaly_id == started.anomaly_id
     assert ended.metadata.causation_id == started.metadata.event_id
     assert ended.metadata.event_id != started.metadata.event_id
     assert ended.window_start == started.window_start < ended.window_end
     assert out.cause is None
+
+
+def test_while_events_flow_ends_follow_event_time_not_the_clock() -> None:
+    """A backlog replayed long after the fact (a restart) extends the storm, not ends it."""
+    handlers = _handlers()
+    late = T0 + timedelta(hours=2)  # the wall clock during the replay
+    for i in range(0, 600, 5):  # alerts every 5 s for 10 minutes, in batches between ticks
+        handlers.on_message(received(_alert(i, T0 + timedelta(seconds=i))))
+        if i % 50 == 0:
+            assert handlers.tick(late) == []
+    storms = [o for o in handlers.tick(late) if o.event.kind == "alert_storm"]
+    assert storms == []
 
 
 def test_state_written_on_flush_restores_an_open_storm_after_a_restart() -> None:
@@ -133,11 +145,14 @@ def test_state_written_on_flush_restores_an_open_storm_after_a_restart() -> None
     )
 
     restarted = _handlers(MemoryStateStore(dict(store.items())))
+    assert restarted.tick(T0 + timedelta(hours=1)) == [], "joining the group: no end yet"
     again = [
         o
         for i in range(12, 30)
         for o in restarted.on_message(received(_alert(i, T0 + timedelta(seconds=i))))
     ]
     assert again == [], "the storm is still open: no second start, no second novel signature"
-    [ended] = restarted.tick(T0 + timedelta(hours=1))
+    assert restarted.tick(T0 + timedelta(hours=1)) == []
+    assert restarted.tick(T0 + timedelta(hours=1)) == []
+    [ended] = restarted.tick(T0 + timedelta(hours=2))  # idle for over a minute
     assert ended.event.phase == "ended" and ended.event.evidence["total"] == "30"

@@ -125,6 +125,7 @@ class DetectorSpec(_Spec):
         default_factory=lambda: dict(DetectorParams().severity_scores)
     )
     default_severity_score: Fraction = 0.5
+    lateness_seconds: Annotated[float, Field(ge=0)] = 60.0
 
     def params(self) -> DetectorParams:
         """The domain's view of this file."""
@@ -136,6 +137,7 @@ class DetectorSpec(_Spec):
             limits=LimitParams(**self.limits.model_dump()),
             severity_scores={k.lower(): v for k, v in self.severity_scores.items()},
             default_severity_score=self.default_severity_score,
+            lateness_seconds=self.lateness_seconds,
         )
 
 

@@ -91,6 +91,11 @@ class AlertHandlers:
     def __init__(self, detectors: AlertDetectors, state: StateStore) -> None:
         self.detectors = detectors
         self.state = state
+        self._watermark = float("-inf")
+        """The latest event time handled."""
+        self._busy = False
+        """Events were handled since the last tick."""
+        self._idle_since: float | None = None
 
     def restore(self) -> int:
         """Load the detectors' state from the store (call once, before consuming)."""
@@ -104,6 +109,8 @@ class AlertHandlers:
     def on_message(self, item: Received) -> list[Outgoing]:
         """An alert state or a deploy -> the anomalies it reveals (deploys reveal none alone)."""
         event = item.event
+        self._busy = True
+        self._watermark = max(self._watermark, event.metadata.occurred_at.timestamp())
         if isinstance(event, AlertReceived):
             findings = self.detectors.on_alert(
                 event.fingerprint,
@@ -131,8 +138,22 @@ class AlertHandlers:
         )
 
     def tick(self, now: datetime) -> list[Outgoing]:
-        """Time-driven results: storms and flapping episodes that have ended by `now`."""
-        return [self._outgoing(f, None, None) for f in self.detectors.tick(now.timestamp())]
+        """Time-driven results: storms and flapping episodes whose end has passed the horizon.
+
+        End times come from the alerts' own times. The horizon follows event time (the latest
+        event handled) while events flow, so a backlog replayed after a restart extends what is
+        open instead of ending it; only after `lateness_seconds` without any event does it
+        follow the clock. Either way it stays `lateness_seconds` behind, for late alerts.
+        """
+        wall = now.timestamp()
+        lateness = self.detectors.p.lateness_seconds
+        if self._busy:
+            self._busy, self._idle_since = False, None
+        elif self._idle_since is None:
+            self._idle_since = wall
+        idle = self._idle_since is not None and wall - self._idle_since >= lateness
+        horizon = min(wall, wall if idle else self._watermark) - lateness
+        return [self._outgoing(f, None, None) for f in self.detectors.tick(horizon)]
 
     def flush(self) -> list[Future[Any]]:
         """Write the changed state; the loop awaits the futures before committing offsets."""

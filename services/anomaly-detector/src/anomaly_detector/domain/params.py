@@ -122,3 +122,6 @@ class DetectorParams:
         }
     )
     default_severity_score: float = 0.5
+    lateness_seconds: float = 60.0
+    """Time-driven ends (storms, flapping) are reported once the clock is this far past them:
+    alerts that arrive late, or a restart's backlog, can still extend what is open."""
