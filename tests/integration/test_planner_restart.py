@@ -116,7 +116,7 @@ def test_sigkill_mid_storm_keeps_the_incident(
     opened = [
         e
         for e in read_events(bootstrap, OPENED, opened_since, until=lambda _: False, timeout=3)
-        if ours(service)(e)
+        if isinstance(e, IncidentOpened) and e.signature.service == service
     ]
     assert {e.incident_id for e in opened} == {opened[0].incident_id}, "one storm, one incident"
     assert len({e.metadata.event_id for e in opened}) == 1, "no second IncidentOpened"
