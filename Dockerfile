@@ -23,9 +23,11 @@ COPY libs/ libs/
 COPY services/ services/
 RUN uv sync --frozen --all-packages --no-dev --no-cache
 
-# Read at run time: the Avro contracts and topics table, the audit index template.
+# Read at run time: the Avro contracts and topics table, the audit index template, the
+# remediation-planner's runbooks and policy (REMEDIATION_PLANNER_*_FILE point elsewhere).
 COPY schemas/ schemas/
 COPY deploy/elasticsearch/ deploy/elasticsearch/
+COPY deploy/remediation-planner/ deploy/remediation-planner/
 
 ENV PATH="/app/.venv/bin:${PATH}" \
     CC_SCHEMA_DIR=/app/schemas
