@@ -23,6 +23,8 @@ from compliance_auditor.rules.loop import RULES_TOPICS, VIOLATIONS_TOPIC, build_
 
 pytestmark = pytest.mark.kafka
 SATURDAY = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # in the past: no future-dated events
+# quiet this long = caught up (shorter than the service's 30 s; long enough for a loaded host)
+IDLE_AFTER_S = 8.0
 TOPIC_OF = {spec.record: spec.name for spec in load_topics()}
 
 
@@ -77,6 +79,7 @@ class Running:
             group_id=group,
             state_topic=state,
             tick_interval=0.5,
+            idle_after=IDLE_AFTER_S,
         )
         self.thread = threading.Thread(target=self.loop.run, daemon=True)
         self.thread.start()
