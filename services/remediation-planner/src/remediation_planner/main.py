@@ -9,9 +9,9 @@ from datetime import timedelta
 from confluent_kafka import Message
 from prometheus_client import CollectorRegistry
 
-from cc.kafka import ConsumerLoop, ConsumerMetrics, EventProducer, LoopConfig, dead_letter_topic
+from cc.kafka import ConsumerLoop, ConsumerMetrics, EventProducer
 from cc.kafka.state import KafkaStateStore
-from cc.platform.runtime import consumer_overrides, make_serde, run_loops_service, start_platform
+from cc.platform.runtime import loop_config, make_serde, run_loops_service, start_platform
 from remediation_planner.adapters.policy_file import load_policy
 from remediation_planner.adapters.runbook_file import load_runbooks
 from remediation_planner.config import SERVICE, Settings
@@ -61,15 +61,7 @@ def cli() -> None:
 
     metrics = ConsumerMetrics(registry)  # one per registry: share it with any other loop
     planning_loop = ConsumerLoop(
-        LoopConfig(
-            service=SERVICE,
-            group_id=settings.consumer_group or SERVICE,
-            topics=CONSUMES,
-            dead_letter_topic=dead_letter_topic(SERVICE),
-            bootstrap=bootstrap,
-            batch_size=settings.consumer_batch_size,
-            consumer_config=consumer_overrides(settings),
-        ),
+        loop_config(SERVICE, settings, topics=CONSUMES),
         serde,
         producer,
         batch_handler=planner.on_batch,
@@ -80,11 +72,12 @@ def cli() -> None:
     )
     loops = [planning_loop]
     # ---- EXECUTION AND APPROVAL WIRING (executor helper / lead) --------------------------------
-    # Add the executor loop here (its own consumer group, e.g. f"{group}-executor", consuming
-    # remediation.remediation-planned.v1 / -decided.v1 / incidents.incident-resolved.v1):
-    #     loops.append(executor_loop)
-    # and start the approval API (FastAPI) beside the ops endpoints, e.g. on its own
-    # BackgroundServer, before run_loops_service below.
+    # The executor loop goes here, with its own consumer group `<group>.executor`:
+    #     loops.append(build_execution_loop(ExecutorSettings(), serde, producer, metrics))
+    # (remediation_planner.executors.wiring), and the approval API (remediation_planner.api)
+    # beside the ops endpoints, e.g. on its own BackgroundServer, before run_loops_service.
+    # Once the executors run in this process, drop the separate executors process that
+    # tests/e2e/test_remediation_flow.py (fixture `planner`) starts.
     # ---------------------------------------------------------------------------------------------
     run_loops_service(
         SERVICE, loops, registry=registry, host=settings.http_host, port=settings.http_port
