@@ -50,7 +50,7 @@ class MetricDetector:
         i = self.index.get(key)
         if i is None:
             i = len(self.scorer.bank)
-            self.scorer.bank.grow(1)
+            self.scorer.grow(1)
             self.index[key] = i
         return i
 
@@ -91,7 +91,7 @@ class MetricDetector:
 
     def dump(self, key: str) -> bytes:
         """The series' state as bytes (format byte, last timestamp, the bank row)."""
-        row = self.scorer.bank.row(self.slot(key))
+        row = self.scorer.row(self.slot(key))
         return struct.pack(f"<Bd{len(row)}d", STATE_FORMAT, self.last_seen.get(key, -np.inf), *row)
 
     def restore(self, key: str, blob: bytes) -> bool:
@@ -100,6 +100,6 @@ class MetricDetector:
         if len(blob) != struct.calcsize(f"<Bd{width}d") or blob[0] != STATE_FORMAT:
             return False
         _, last, *row = struct.unpack(f"<Bd{width}d", blob)
-        self.scorer.bank.set_row(self.slot(key), list(row))
+        self.scorer.set_row(self.slot(key), list(row))
         self.last_seen[key] = last
         return True

@@ -1,17 +1,21 @@
 """Streaming anomaly scores for many series at once (pure numpy; the model is injected).
 
-Each series keeps a small state: the last `LAGS` values, exponentially weighted mean and
-variance of the value, the smallest step seen (its quantum), the forecast-error statistics and
-a decaying memory of its last detection. One `step` takes at most one new sample per series and
-returns each one's score in [0, 1] before any later sample is seen (strictly streaming).
+One `step` takes at most one new sample per series and returns each one's score in [0, 1]
+before any later sample is seen (strictly streaming: no look-ahead, no series length, no global
+min/max). Per series the state is small: the last `LAGS` values, exponentially weighted mean and
+variance, the smallest step seen (its quantum: spreads never fall below it, so quantised or
+constant series do not blow up), error statistics, a familiarity memory (novelty.py) and a
+decaying memory of the last detection.
 
-The score of a sample is the largest of two calibrated surprises, each an anomaly likelihood in
-the style of Numenta's: the short-term average of a standardised error is compared with that
-error's own long-term mean and spread, and the Gaussian tail probability p is mapped to
-log(p) / log(1e-10) (0.5 is a 1-in-100,000 surprise). The errors are
-  - forecast: |value - model forecast| in units of the series' spread (the TensorFlow model
-    forecasts the next standardised value from the last `LAGS` ones);
-  - level: |value - long-run mean| in the same units (slow shifts a forecaster follows).
+A sample's raw score is the largest of
+  - novelty: how far the latest short shape is from every shape this series has shown, in
+    vigilance units v, mapped to 1 - 1/v (twice the vigilance away is 0.5);
+  - forecast surprise: |value - forecast| over its usual size, where the TensorFlow model
+    forecasts the next standardised value from the last `LAGS` (called once per step, batched);
+  - error likelihoods in Numenta's style: the short-term average of the (log) forecast error,
+    and of the distance to the slow mean, against their own long-term mean and spread;
+the last two are scaled down by familiarity (a jump the series makes every day is no news).
+Surprises map a Gaussian tail probability p to d / (d + 5), d = -log10 p (0.5 is 1e-5).
 A detection then holds off the next ones of the same series: the score only passes through when
 it beats a decaying memory of the last detection, so an episode yields one early detection.
 """
@@ -24,12 +28,14 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from anomaly_detector.metrics.novelty import SHAPE, NoveltyBank, novelty_width, observe
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Forecaster = Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]
 
 LAGS = 16
-WARMUP = 48
+WARMUP = 200
 """Samples a series must have seen before it is scored at all."""
 DETECTION_THRESHOLD = 0.5
 """The fixed score from which the service reports an anomaly (chosen in advance, not fitted)."""
@@ -47,6 +53,10 @@ class Params:
     suppressed_factor: float = 0.25
     min_error_std: float = 0.25
     max_z: float = 50.0
+    familiar: float = 1.0
+    novelty_gate: float = 0.4
+    vigilance: float = 0.1
+    inst_rate: float = 0.004
 
 
 @dataclass
@@ -67,6 +77,7 @@ class SeriesBank:
     lvl_err_var: Floats
     lvl_short: Floats
     memory: Floats
+    resid_sq: Floats
 
     @classmethod
     def empty(cls, size: int = 0) -> SeriesBank:
@@ -104,7 +115,7 @@ class SeriesBank:
 
 def row_width() -> int:
     """Number of floats in one persisted series."""
-    return len(fields(SeriesBank)) - 1 + LAGS
+    return len(fields(SeriesBank)) - 1 + LAGS + novelty_width()
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,22 @@ class Scorer:
         self.forecast = forecaster
         self.params = params or Params()
         self.bank = SeriesBank.empty()
+        self.novelty = NoveltyBank.empty()
+
+    def grow(self, extra: int) -> None:
+        """Make room for `extra` new series."""
+        self.bank.grow(extra)
+        self.novelty.grow(extra)
+
+    def row(self, i: int) -> list[float]:
+        """Everything known about series i, as floats."""
+        return self.bank.row(i) + self.novelty.row(i)
+
+    def set_row(self, i: int, values: list[float]) -> None:
+        """Restore series i from `row` output."""
+        k = len(values) - novelty_width()
+        self.bank.set_row(i, values[:k])
+        self.novelty.set_row(i, values[k:])
 
     def step(self, idx: Ints, values: Floats) -> StepResult:
         """Score one new sample for each series in `idx` (distinct indices), then learn it."""
@@ -159,7 +186,10 @@ class Scorer:
         window = np.clip(window, -p.max_z, p.max_z).astype(np.float32)
         predicted = self.forecast(window).astype(np.float64).reshape(-1)
         expected = mean + predicted * scale
-        err = np.log1p(np.minimum(np.abs(values - expected) / scale, p.max_z))
+        resid = np.minimum(np.abs(values - expected) / scale, p.max_z)
+        err = np.log1p(resid)
+        rms = np.maximum(np.sqrt(b.resid_sq[idx]), p.min_error_std)
+        i_score = surprise(resid / rms)
         level_scale = spread_of(b.level_mean[idx], b.level_var[idx], quantum)
         lvl = np.log1p(np.minimum(np.abs(values - b.level_mean[idx]) / level_scale, p.max_z))
 
@@ -167,7 +197,15 @@ class Scorer:
         l_short, l_score = _likelihood(
             b.lvl_short[idx], b.lvl_err_mean[idx], b.lvl_err_var[idx], lvl, p
         )
-        raw = np.where(n >= WARMUP, np.maximum(f_score, l_score), 0.0)
+        shape = np.concatenate([lags[:, LAGS - SHAPE + 1 :], values[:, None]], axis=1)
+        shape[~started] = values[~started, None]
+        floor = spread_of(mean, np.zeros_like(var), quantum)
+        nov = observe(self.novelty, idx, shape, n, floor, p.vigilance)
+        n_score = np.maximum(0.0, 1.0 - 1.0 / np.maximum(nov, 1e-9))
+        others = np.maximum(np.maximum(f_score, l_score), i_score)
+        n_score = n_score * np.clip(others / p.novelty_gate, 0.0, 1.0)
+        others = others * np.clip(nov / p.familiar, 0.0, 1.0)
+        raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         passes = raw > memory
         score = np.where(passes, raw, raw * p.suppressed_factor)
@@ -193,6 +231,9 @@ class Scorer:
         b.lvl_short[idx] = np.where(started, l_short, lvl)
         b.lags[idx] = np.concatenate([lags[:, 1:], values[:, None]], axis=1)
         b.lags[idx[~started]] = values[~started, None]
+        irate = np.maximum(1.0 / (n + 1.0), p.inst_rate)
+        sq = b.resid_sq[idx]
+        b.resid_sq[idx] = np.where(useful, sq + irate * (resid**2 - sq), sq)
         b.count[idx] = n + 1
         return StepResult(score, raw, expected, b.level_mean[idx], scale)
 

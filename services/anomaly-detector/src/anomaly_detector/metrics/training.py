@@ -20,7 +20,7 @@ def training_pairs(series: list[Floats], max_z: float = 10.0) -> tuple[F32, F32]
         return np.zeros(len(windows), dtype=np.float32)
 
     scorer = Scorer(record)
-    scorer.bank.grow(len(series))
+    scorer.grow(len(series))
     xs: list[F32] = []
     ys: list[F32] = []
     for r in range(max(len(s) for s in series)):

@@ -1,0 +1,97 @@
+"""The streaming scorer: calibrated, strictly streaming, robust on flat series, batched."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anomaly_detector.metrics.detector import MetricDetector, Sample
+from anomaly_detector.metrics.examples import last_value, noisy
+from anomaly_detector.metrics.scoring import DETECTION_THRESHOLD, WARMUP
+
+
+def scores(values: list[float] | np.ndarray, key: str = "s") -> np.ndarray:
+    detector = MetricDetector(last_value)
+    out = [detector.score([Sample(key, float(i), float(v))])[0].score for i, v in enumerate(values)]
+    return np.array(out)
+
+
+def test_a_spike_in_noise_scores_above_the_threshold_and_quiet_noise_below() -> None:
+    series = noisy(600)
+    series[500] += 12.0
+    s = scores(series)
+    assert s[500] >= DETECTION_THRESHOLD
+    assert np.count_nonzero(s[:500] >= DETECTION_THRESHOLD) <= 1  # a rare false alarm at most
+    assert s[:WARMUP].max() == 0.0  # nothing is scored while the series is being learned
+
+
+def test_a_level_shift_is_detected_once_not_on_every_following_sample() -> None:
+    series = noisy(900)
+    series[500:] += 10.0
+    s = scores(series)
+    detections = np.nonzero(s >= DETECTION_THRESHOLD)[0]
+    assert 500 in detections
+    assert detections.max() == 500  # not again while the series stays at its new level
+    assert np.count_nonzero(detections < 500) <= 1
+
+
+def test_constant_and_quantised_series_give_finite_scores_without_blowing_up() -> None:
+    flat = [5.0] * 300 + [5.0, 6.0, 5.0] * 100 + [0.0] * 100
+    s = scores(flat)
+    assert np.all(np.isfinite(s))
+    assert np.all((s >= 0.0) & (s <= 1.0))
+    assert s[:300].max() == 0.0  # nothing surprising while constant
+    assert s[301] >= DETECTION_THRESHOLD  # the first change after a long flat stretch
+
+
+def test_scores_do_not_depend_on_later_samples() -> None:
+    series = noisy(400, seed=3)
+    full = scores(series)
+    prefix = scores(series[:250])
+    assert np.array_equal(full[:250], prefix)
+
+
+def test_scoring_series_together_in_one_batch_equals_scoring_them_alone() -> None:
+    a, b = noisy(300, seed=4), noisy(300, seed=5, level=3.0)
+    b[200] += 9.0
+    together = MetricDetector(last_value)
+    mixed = []
+    for i in range(300):
+        pair = together.score([Sample("a", float(i), a[i]), Sample("b", float(i), b[i])])
+        mixed.append((pair[0].score, pair[1].score))
+    assert np.allclose([m[0] for m in mixed], scores(a, "a"))
+    assert np.allclose([m[1] for m in mixed], scores(b, "b"))
+
+
+def test_several_samples_of_one_series_in_a_batch_are_scored_in_order() -> None:
+    series = noisy(300, seed=6)
+    detector = MetricDetector(last_value)
+    batched = [
+        r.score
+        for chunk in range(0, 300, 50)
+        for r in detector.score(
+            [Sample("s", float(i), series[i]) for i in range(chunk, chunk + 50)]
+        )
+    ]
+    assert np.allclose(batched, scores(series))
+
+
+def test_state_dumped_and_restored_continues_exactly() -> None:
+    series = noisy(400, seed=7)
+    series[350] += 8.0
+    first = MetricDetector(last_value)
+    for i in range(300):
+        first.score([Sample("s", float(i), series[i])])
+    second = MetricDetector(last_value)
+    assert second.restore("s", first.dump("s"))
+    rest = [Sample("s", float(i), series[i]) for i in range(300, 400)]
+    assert [r.score for r in second.score(rest)] == [r.score for r in first.score(rest)]
+
+
+def test_a_replayed_sample_is_neither_scored_nor_learned() -> None:
+    detector = MetricDetector(last_value)
+    for i in range(100):
+        detector.score([Sample("s", float(i), 1.0 + (i % 3))])
+    before = detector.dump("s")
+    [again] = detector.score([Sample("s", 50.0, 1000.0)])
+    assert again.score == 0.0
+    assert detector.dump("s") == before
