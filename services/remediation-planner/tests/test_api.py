@@ -17,6 +17,7 @@ from cc.testing.fakes import RecordingProducer
 from cc.testing.plans import decided, planned
 from remediation_planner.api.app import create_app
 from remediation_planner.api.read_model import PlanBook
+from remediation_planner.domain.policy import Policy, Rule
 
 TOKENS = """
 vera:viewer:viewer-token-00000001
@@ -407,3 +408,46 @@ def test_a_jwt_with_the_approver_role_may_approve(client: TestClient) -> None:
 def test_ops_routes_are_mounted_without_auth(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_proposal_the_policy_forbids_is_refused_and_others_name_the_rule(book: PlanBook) -> None:
+    policy = Policy(
+        rules=(
+            Rule(
+                "prod-never-scale-wide",
+                "forbidden",
+                frozenset({"prod"}),
+                frozenset({"k8s_scale"}),
+                11,
+            ),
+        ),
+        default=Rule("people-decide", "needs_approval"),
+    )
+    tokens = TokenTable.parse(TOKENS, "tokens.txt")
+    producer = RecordingProducer()
+    app = create_app(
+        book, producer, tokens, registry=CollectorRegistry(), clock=lambda: NOW, policy=policy
+    )  # type: ignore[arg-type]
+    client = TestClient(app)
+    target = {
+        "cluster": "prod-1",
+        "namespace": "shop",
+        "service": "web",
+        "environment": "prod",
+        "kind": "Deployment",
+        "name": "web",
+    }
+    wide = {
+        "incident_id": "inc-1",
+        "action": "k8s_scale",
+        "target": target,
+        "parameters": {"replicas": "40"},
+        "rationale": "x",
+    }
+    resp = client.post("/api/v1/plans", headers=bearer("bob"), json=wide)
+    assert resp.status_code == 403 and "prod-never-scale-wide" in resp.json()["detail"]
+    assert producer.sent == []
+    narrow = {**wide, "parameters": {"replicas": "6"}}
+    resp = client.post("/api/v1/plans", headers=bearer("bob"), json=narrow)
+    assert resp.status_code == 201
+    assert "policy people-decide" in resp.json()["gate_rule"]

@@ -230,3 +230,10 @@ def test_wrong_token_fails_the_execution_naming_the_status(argocd: FakeArgoCD) -
     handler = ExecutionHandler(store, Executors(executor, None, None), clock=lambda: T0)
     event = executed(handler.on_event(received(rollback_plan())))
     assert event.status == "failed" and "401" in event.detail
+
+
+def test_a_bad_wait_parameter_fails_the_execution_before_any_rollback(argocd: FakeArgoCD) -> None:
+    plan = rollback_plan(wait="soon")
+    event = executed(handler_for(argocd, MemoryStateStore()).on_event(received(plan)))
+    assert event.status == "failed" and "wait_healthy_seconds" in event.detail
+    assert argocd.rollbacks("web") == []

@@ -36,6 +36,9 @@ from remediation_planner.api.models import (
     Status,
 )
 from remediation_planner.api.read_model import PlanBook, PlanState, detail_of
+from remediation_planner.domain.policy import Policy
+from remediation_planner.domain.policy import decide as gate_of
+from remediation_planner.domain.runbooks import blast_radius
 
 SERVICE = "remediation-planner"
 PLANNED = "remediation.remediation-planned.v1"
@@ -74,6 +77,7 @@ def create_app(
     plan_ttl: timedelta = timedelta(hours=1),
     ack_timeout_s: float = 10.0,
     checks: dict[str, ReadinessCheck] | None = None,
+    policy: Policy | None = None,
 ) -> FastAPI:
     """The approval API app, with /healthz, /readyz and /metrics."""
     app = FastAPI(
@@ -86,7 +90,13 @@ def create_app(
     app.include_router(ops_router(registry, {"kafka": producer.ready, **(checks or {})}))
     app.include_router(
         approval_router(
-            book, producer, tokens, clock=clock, plan_ttl=plan_ttl, ack_timeout_s=ack_timeout_s
+            book,
+            producer,
+            tokens,
+            clock=clock,
+            plan_ttl=plan_ttl,
+            ack_timeout_s=ack_timeout_s,
+            policy=policy,
         )
     )
     return app
@@ -100,8 +110,10 @@ def approval_router(
     clock: Callable[[], datetime],
     plan_ttl: timedelta = timedelta(hours=1),
     ack_timeout_s: float = 10.0,
+    policy: Policy | None = None,
 ) -> APIRouter:
-    """The /api/v1/plans routes (to serve beside other routers on one port)."""
+    """The /api/v1/plans routes (to serve beside other routers on one port). With a policy, a
+    proposal the policy forbids is refused (403) and allowed ones name the rule in gate_rule."""
     viewer = Depends(require_role(tokens, Role.VIEWER))
     operator = Depends(require_role(tokens, Role.OPERATOR))
     approver = Depends(require_role(tokens, Role.APPROVER))
@@ -256,9 +268,23 @@ def approval_router(
                     ["body", "parameters", key], f"{body.action} needs parameters.{key}"
                 )
         now = clock()
-        plan_id = deterministic_id(
-            "plan", body.incident_id, body.action, who.name, uuid.uuid4().hex
-        )
+        gate_rule = FOUR_EYES_RULE
+        if policy is not None:
+            incident = book.incident(body.incident_id)
+            members = incident.alerts if incident is not None else 1
+            verdict = gate_of(
+                policy,
+                environment=body.target["environment"],
+                action=body.action,
+                blast_radius=blast_radius(body.action, body.parameters, members),
+                at=now,
+                automatic_last_hour=0,  # a person's proposal is never automatic
+                service=body.target["service"],
+            )
+            if verdict.gate == "forbidden":
+                raise HTTPException(403, f"policy forbids this plan: {verdict.reason}")
+            gate_rule = f"{FOUR_EYES_RULE}; policy {verdict.rule}: {verdict.reason}"
+        plan_id = str(uuid.uuid4())  # a person may propose the same action twice: two plans
         event = RemediationPlanned(
             metadata=new_metadata(
                 SERVICE,
@@ -272,7 +298,7 @@ def approval_router(
             target=dict(body.target),
             parameters=dict(body.parameters),
             gate="needs_approval",
-            gate_rule=FOUR_EYES_RULE,
+            gate_rule=gate_rule,
             proposer=who.name,
             rationale=body.rationale,
             expires_at=now + plan_ttl,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
@@ -12,6 +11,7 @@ from cc.events import Serde, utcnow
 from cc.kafka import EventProducer
 from cc.platform.auth import TokenTable
 from cc.platform.http import BackgroundServer
+from remediation_planner.adapters.policy_file import load_policy
 from remediation_planner.api.app import approval_router, create_app
 from remediation_planner.api.read_model import PlanBook
 from remediation_planner.api.replay import TopicReplay
@@ -49,14 +49,16 @@ def start_api(
         return None
     book = PlanBook()
     replay = TopicReplay(settings.kafka_bootstrap, serde, book).start()
+    policy = load_policy(settings.policy_file)
     app = create_app(
         book,
         producer,
         tokens,
         registry=registry,
         clock=utcnow,
-        plan_ttl=timedelta(minutes=settings.plan_ttl_minutes),
+        plan_ttl=policy.approval_ttl,
         checks={"plans_replayed": replay.ready},
+        policy=policy,
     )
     server = BackgroundServer(app, settings.http_host, port or settings.api_http_port)
     server.start()
@@ -75,5 +77,8 @@ def approval_routes(
         return None
     book = PlanBook()
     replay = TopicReplay(settings.kafka_bootstrap, serde, book).start()
-    ttl = timedelta(minutes=settings.plan_ttl_minutes)
-    return approval_router(book, producer, tokens, clock=utcnow, plan_ttl=ttl), replay
+    policy = load_policy(settings.policy_file)
+    router = approval_router(
+        book, producer, tokens, clock=utcnow, plan_ttl=policy.approval_ttl, policy=policy
+    )
+    return router, replay

@@ -19,6 +19,8 @@ from remediation_planner.executors.http import ActionError, JsonApi
 from remediation_planner.executors.records import FAILED, SKIPPED, SUCCEEDED, Plan, Progress
 
 UNHEALTHY = {"Degraded", "Missing"}
+MAX_WAIT_S = 600.0
+"""Longest wait for healthy; the execution loop's max.poll.interval.ms is set above it."""
 FAILED_PHASES = {"Failed", "Error"}
 HealthLookup = Callable[[str], Mapping[str, str]]
 """application -> {revision: last observed health or phase}."""
@@ -46,6 +48,16 @@ def choose_history_id(
         and observed.get(str(h.get("revision")), "Healthy") not in UNHEALTHY | FAILED_PHASES
     ]
     return max(candidates, key=lambda h: int(h["id"]), default=None)
+
+
+def wait_seconds(plan: Plan) -> float:
+    """`wait_healthy_seconds`, at most MAX_WAIT_S (the loop must poll Kafka again in time)."""
+    text = plan.parameters.get("wait_healthy_seconds", "300")
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ActionError(f"parameters.wait_healthy_seconds is not a number: {text!r}") from None
+    return max(0.0, min(seconds, MAX_WAIT_S))
 
 
 def at_or_moving_to(app: dict[str, Any], revision: str) -> bool:
@@ -102,6 +114,7 @@ class ArgoCdExecutor:
 
     def rollback(self, plan: Plan, p: Progress) -> str:
         """The GitOps-safe rollback; returns the final status."""
+        wait_seconds(plan)  # a bad parameter fails now, not after the rollback
         d = p.data
         if "recorded_automated" not in d:
             app = self._get(plan, p, "read")
@@ -130,7 +143,7 @@ class ArgoCdExecutor:
             p.save()
         if not d.get("healthy"):
             if not self._wait_healthy(plan, p, d["rollback_revision"]):
-                seconds = plan.parameters.get("wait_healthy_seconds", "300")
+                seconds = wait_seconds(plan)
                 return p.finish(
                     FAILED,
                     f"not healthy on {d['rollback_revision']} within {seconds}s; "
@@ -173,7 +186,7 @@ class ArgoCdExecutor:
             raise ActionError(f"rollback refused: {code} {answer}")
 
     def _wait_healthy(self, plan: Plan, p: Progress, revision: str) -> bool:
-        seconds = float(plan.parameters.get("wait_healthy_seconds", "300"))
+        seconds = wait_seconds(plan)
         deadline = self._monotonic() + seconds
         polls = 0
         while True:
@@ -194,6 +207,7 @@ class ArgoCdExecutor:
     def sync(self, plan: Plan, p: Progress) -> str:
         """Sync to `parameters.revision` unless the app already runs it."""
         revision = plan.parameters.get("revision", "")
+        wait_seconds(plan)
         if not revision:
             return p.finish(FAILED, "argocd_sync needs parameters.revision")
         if not p.data.get("synced"):

@@ -31,7 +31,7 @@ class ExecutorSettings(ServiceSettings):
     """`name:role:token` lines for the approval API (deploy/remediation-planner/tokens.example)."""
     api_jwt_secret: SecretStr | None = None
     """HS256 secret for JWT bearer tokens (claims sub, role, exp); unset = token file only."""
-    plan_ttl_minutes: int = 60
-    """How long a plan proposed through the API waits for approval."""
+    policy_file: Path = Path("deploy/remediation-planner/policy.yaml")
+    """The planner's policy: refuses forbidden proposals, gives the approval TTL."""
     api_http_port: int = 18085
     """Port of `python -m remediation_planner.api` (the approval API alone)."""

@@ -11,7 +11,7 @@ from cc.kafka import ConsumerLoop, EventProducer
 from cc.kafka.metrics import ConsumerMetrics
 from cc.kafka.state import KafkaStateStore
 from cc.platform.runtime import loop_config
-from remediation_planner.executors.argocd import ArgoCdExecutor
+from remediation_planner.executors.argocd import MAX_WAIT_S, ArgoCdExecutor
 from remediation_planner.executors.http import JsonApi
 from remediation_planner.executors.kubernetes import KubernetesExecutor
 from remediation_planner.executors.loop import SERVICE, TOPICS, ExecutionHandler, Executors
@@ -56,6 +56,8 @@ def build_execution_loop(
     store.load()
     handler = build_executors(settings, store)
     config = loop_config(SERVICE, settings, topics=list(TOPICS), group_id=f"{base}.executor")
+    # a rollback waits for healthy inside the handler (up to MAX_WAIT_S): stay in the group
+    config.consumer_config["max.poll.interval.ms"] = int((MAX_WAIT_S + 300) * 1000)
     return ConsumerLoop(
         config,
         serde,
