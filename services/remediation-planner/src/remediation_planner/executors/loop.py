@@ -142,8 +142,8 @@ class ExecutionHandler:
                 silence["expired_status"] = status
                 silence["expired_at"] = self.clock().isoformat()
                 self._note_expiry(silence["execution_id"], status, answer)
+                self.store.put(key, orjson.dumps(silences))  # each one, before the next call
                 log.info("silence expired", extra={"silence_id": silence["silence_id"]})
-        self.store.put(key, orjson.dumps(silences))
         return []
 
     def _note_expiry(self, execution_id: str, status: int, answer: Any) -> None:

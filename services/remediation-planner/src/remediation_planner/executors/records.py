@@ -17,6 +17,7 @@ import orjson
 from confluent_kafka import Message
 
 from cc.events import RemediationPlanned, deterministic_id
+from cc.kafka import ProduceError, RetryableError
 
 
 def state_topic(group: str) -> str:
@@ -158,8 +159,11 @@ class Progress:
         """Write the record and wait until Kafka holds it (the checkpoint before acting)."""
         key = f"exec:{self.execution.execution_id}"
         self._store.put(key, self.execution.dump())
-        for future in self._store.flush():
-            future.result(timeout=60)
+        try:
+            for future in self._store.flush():
+                future.result(timeout=60)
+        except (ProduceError, TimeoutError) as exc:  # not acted on yet: retry the batch later
+            raise RetryableError(f"execution checkpoint not in Kafka: {exc}") from exc
 
     def finish(self, status: str, reason: str) -> str:
         """End the execution with a status and reason; returns the status."""
