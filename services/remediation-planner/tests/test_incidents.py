@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+
 from cc.events import IncidentOpened, IncidentResolved, IncidentUpdated, SuspectDeployment
 from cc.kafka import Outgoing
 from cc.kafka.state import MemoryStateStore
 from cc.testing.events import T0, received
 from cc.testing.incidents import anomaly_of, deployed, firing, place_labels
+from remediation_planner.domain.incidents import AnomalyIn, Change
 from remediation_planner.handlers import OPENED, PLANNED, RESOLVED, UPDATED, Planner, Stores
 
 MakePlanner = Callable[..., Planner]
@@ -222,3 +225,21 @@ def test_an_opening_incident_adopts_the_firing_alerts_of_its_place(
     [opened] = of(planner.on_batch([received(anomaly_of(["r0"], WEB))]), OPENED)
     members = planner.book.incidents[opened.key].members
     assert set(members) == {f"r{i}" for i in range(50) if i != 7}
+
+
+def test_a_message_the_planner_cannot_handle_is_marked_for_dead_letters_alone(
+    make_planner: MakePlanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planner = make_planner()
+    broken, good = received(anomaly_of(["a"], WEB)), received(anomaly_of(["b"], API))
+    add = planner.book.add_anomaly
+
+    def failing(anomaly: AnomalyIn, **kw: str) -> Change | None:
+        if anomaly.fingerprints == ("a",):
+            raise ValueError("a bug met a strange anomaly")
+        return add(anomaly, **kw)
+
+    monkeypatch.setattr(planner.book, "add_anomaly", failing)
+    out = planner.on_batch([broken, good])
+    assert isinstance(broken.error, ValueError) and good.error is None
+    assert len(of(out, OPENED)) == 1

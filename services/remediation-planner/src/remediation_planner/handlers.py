@@ -104,19 +104,26 @@ class Planner:
         """Handle a batch of any of the consumed events; publish what changed."""
         out: list[Outgoing] = []
         for item in items:
-            event = item.event
-            if isinstance(event, AnomalyDetected):
-                out += self.on_anomaly_detected(item)
-            elif isinstance(event, AlertReceived):
-                self.on_alert_received(event)
-            elif isinstance(event, DeploymentObserved):
-                out += self.on_deployment_observed(event)
-            elif isinstance(event, RemediationExecuted):
-                self.on_remediation_executed(event)
-            elif isinstance(event, RemediationVerified):
-                self.on_remediation_verified(event)
+            try:
+                out += self._dispatch(item)
+            except Exception as exc:  # noqa: BLE001 - one poison message must not stop the rest
+                item.error = exc  # the loop sends it to the dead-letter topic
         state.save_changes(self.book, self.stores.incidents)
         return out
+
+    def _dispatch(self, item: Received) -> list[Outgoing]:
+        event = item.event
+        if isinstance(event, AnomalyDetected):
+            return self.on_anomaly_detected(item)
+        if isinstance(event, AlertReceived):
+            self.on_alert_received(event)
+        elif isinstance(event, DeploymentObserved):
+            return self.on_deployment_observed(event)
+        elif isinstance(event, RemediationExecuted):
+            self.on_remediation_executed(event)
+        elif isinstance(event, RemediationVerified):
+            self.on_remediation_verified(event)
+        return []
 
     def on_anomaly_detected(self, item: Received) -> list[Outgoing]:
         """Group the anomaly; a new incident is opened and planned for at once."""
