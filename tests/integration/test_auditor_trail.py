@@ -87,6 +87,21 @@ class AuditRun:
         response = self.es.search(index=self.prefix, size=size, sort=[{"kafka.offset": "asc"}])
         return list(response["hits"]["hits"])
 
+    def ids(self) -> list[str]:
+        """Every document id of the trail (paged with search_after: more than 10 000 too)."""
+        self.es.indices.refresh(index=self.prefix)
+        found: list[str] = []
+        after: dict[str, Any] = {}
+        while True:
+            response = self.es.search(
+                index=self.prefix, size=5000, sort=[{"event.id": "asc"}], source=False, **after
+            )
+            hits = response["hits"]["hits"]
+            found += [hit["_id"] for hit in hits]
+            if len(hits) < 5000:
+                return found
+            after = {"search_after": hits[-1]["sort"]}
+
     def count(self) -> int:
         self.es.indices.refresh(index=self.prefix, ignore_unavailable=True, allow_no_indices=True)
         response = self.es.count(index=self.prefix, ignore_unavailable=True, allow_no_indices=True)
