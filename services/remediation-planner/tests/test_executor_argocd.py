@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from cc.events import DeploymentObserved, RemediationExecuted, new_metadata
+from cc.kafka import RetryableError
 from cc.kafka.state import MemoryStateStore
 from cc.testing.events import T0, received
 from cc.testing.fake_argocd import DEFAULT_TOKEN, FakeArgoCD
@@ -237,3 +238,23 @@ def test_a_bad_wait_parameter_fails_the_execution_before_any_rollback(argocd: Fa
     event = executed(handler_for(argocd, MemoryStateStore()).on_event(received(plan)))
     assert event.status == "failed" and "wait_healthy_seconds" in event.detail
     assert argocd.rollbacks("web") == []
+
+
+def test_argo_cd_unreachable_mid_sequence_is_retried_by_the_loop_and_resumes(
+    argocd: FakeArgoCD,
+) -> None:
+    failures = {"left": 1}
+
+    def flaky(request: httpx.Request) -> None:
+        if request.url.path.endswith("/rollback") and failures["left"]:
+            failures["left"] -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+
+    handler = handler_for(
+        argocd, MemoryStateStore(), httpx.Client(event_hooks={"request": [flaky]})
+    )
+    with pytest.raises(RetryableError):  # the loop pauses, commits nothing, calls again
+        handler.on_event(received(rollback_plan()))
+    event = executed(handler.on_event(received(rollback_plan())))
+    assert event.status == "succeeded", event.detail
+    assert mutating(argocd) == [("PATCH", "web"), ("POST", "rollback")]
