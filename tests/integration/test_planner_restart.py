@@ -8,6 +8,7 @@ back, so the rest of the storm joins the incident it had opened (no second Incid
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,8 @@ pytestmark = [pytest.mark.kafka]
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / ".run" / "logs" / "it"
 PORT = 18383
-HALF = 150
+ALERTS = 400
+PACE_S = 0.01  # about 100 alerts a second: a storm lasting a few seconds
 OPENED = "incidents.incident-opened.v1"
 UPDATED = "incidents.incident-updated.v1"
 
@@ -40,19 +42,28 @@ def producer(endpoints: infra.Endpoints) -> Iterator[EventProducer]:
     producer.close()
 
 
-def send_storm(producer: EventProducer, labels: dict[str, str], start: int, count: int) -> None:
-    """`count` alerts and one anomaly each (as the skeleton detector emits them)."""
-    t0 = datetime.now(UTC)
-    futures = []
-    for i in range(start, start + count):
-        fp = f"{labels['service']}-{i}"
-        at = t0 + timedelta(milliseconds=i)
-        futures.append(producer.produce("alerts.alert-received.v1", fp, firing(fp, labels, at=at)))
-        futures.append(
-            producer.produce("anomalies.anomaly-detected.v1", fp, anomaly_of([fp], labels, at=at))
-        )
-    for future in futures:
-        future.result(30)
+class Storm(threading.Thread):
+    """Alerts and one anomaly each (as the skeleton detector emits them), paced, in the
+    background, so the planner can be killed while the storm is still coming in."""
+
+    def __init__(self, producer: EventProducer, labels: dict[str, str], count: int) -> None:
+        super().__init__(daemon=True)
+        self.producer, self.labels, self.count = producer, labels, count
+        self.sent = 0
+        self._pace = threading.Event()  # never set: its timed wait paces the storm
+
+    def run(self) -> None:
+        t0 = datetime.now(UTC)
+        for i in range(self.count):
+            fp = f"{self.labels['service']}-{i}"
+            at = t0 + timedelta(milliseconds=i)
+            for topic, event in (
+                ("alerts.alert-received.v1", firing(fp, self.labels, at=at)),
+                ("anomalies.anomaly-detected.v1", anomaly_of([fp], self.labels, at=at)),
+            ):
+                self.producer.produce(topic, fp, event).result(30)
+            self.sent = i + 1
+            self._pace.wait(PACE_S)
 
 
 def ours(service: str) -> Callable[[Event], bool]:
@@ -84,9 +95,11 @@ def test_sigkill_mid_storm_keeps_the_incident(
         "OTEL_TRACES_EXPORTER": "none",
     }
     log = LOGS / "planner-restart.log"
-    send_storm(producer, labels, 0, HALF)
     planner = ServiceProcess("remediation-planner", PORT, log, env).start()
+    storm = Storm(producer, labels, ALERTS)
     try:
+        planner.wait_ready()
+        storm.start()
         first = read_events(
             bootstrap,
             OPENED,
@@ -95,15 +108,16 @@ def test_sigkill_mid_storm_keeps_the_incident(
             timeout=60,
         )
         assert any(map(ours(service), first)), planner.tail()
-        planner.stop(signal.SIGKILL)  # mid-storm: most of the first half is still unread
+        planner.stop(signal.SIGKILL)
+        assert storm.sent < ALERTS, "the storm must still be coming in when the planner dies"
 
-        send_storm(producer, labels, HALF, HALF)  # the storm goes on while the planner is down
         planner = ServiceProcess("remediation-planner", PORT, log, env).start()
         planner.wait_ready()
+        storm.join(60)
 
         def whole_storm(events: list[Event]) -> bool:
             return any(
-                isinstance(e, IncidentUpdated) and len(e.member_fingerprints) == 2 * HALF
+                isinstance(e, IncidentUpdated) and len(e.member_fingerprints) == ALERTS
                 for e in events
             )
 
@@ -122,4 +136,4 @@ def test_sigkill_mid_storm_keeps_the_incident(
     assert len({e.metadata.event_id for e in opened}) == 1, "no second IncidentOpened"
     [incident_id] = {e.incident_id for e in opened}
     final = [u for u in updates if isinstance(u, IncidentUpdated) and u.incident_id == incident_id]
-    assert final and len(set(final[-1].member_fingerprints)) == 2 * HALF
+    assert final and len(set(final[-1].member_fingerprints)) == ALERTS
