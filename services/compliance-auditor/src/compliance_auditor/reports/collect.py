@@ -30,8 +30,39 @@ from compliance_auditor.reports.model import (
 
 Progress = Callable[[str, int, int], None]
 """(stage, done, total)"""
-PAGE = 500
+PAGE = 2000
 CHUNK = 1000  # ids per terms query
+# only what the report shows: the whole documents (a deploy carries Argo CD's full body) made
+# JSON decoding most of a large report's time
+COMMON = [
+    "@timestamp",
+    "event.id",
+    "trace.id",
+    "commandcenter.record",
+    "commandcenter.service",
+    "commandcenter.environment",
+]
+CHANGE_FIELDS = COMMON + [
+    f"{q.P}{name}"
+    for name in (
+        "application",
+        "revision",
+        "commit_message",
+        "sync_status",
+        "health_status",
+        "initiator",
+        "plan_id",
+        "action",
+        "target",
+        "status",
+    )
+]
+PLAN_FIELDS = COMMON + [
+    f"{q.P}{name}"
+    for name in ("plan_id", "proposer", "gate", "gate_rule", "decision", "decided_by", "outcome")
+]
+NAMING_FIELDS = [q.P + "suspect.deployment_event_id", q.P + "incident_id"]
+ROLLBACK_FIELDS = [q.P + "plan_id", q.P + "parameters.suspect_revision", q.P + "target.application"]
 
 
 class ReportCollector:
@@ -70,6 +101,7 @@ class ReportCollector:
                 ),
                 "changes",
                 say,
+                CHANGE_FIELDS,
             )
         )
         deploys = [d for d in change_docs if record_of(d) == "DeploymentObserved"]
@@ -92,8 +124,10 @@ class ReportCollector:
         attach_violations(changes, violations)
         return ChangeReport(period, now, changes, violations, kpis, self.links)
 
-    def scan(self, query: dict[str, Any], stage: str, say: Progress) -> Iterator[Doc]:
-        """Every matching document, oldest first, paged with search_after."""
+    def scan(
+        self, query: dict[str, Any], stage: str, say: Progress, fields: list[str] | None = None
+    ) -> Iterator[Doc]:
+        """Every matching document (only `fields`, if given), oldest first, by search_after."""
         after: list[Any] | None = None
         done = 0
         while True:
@@ -104,6 +138,7 @@ class ReportCollector:
                 sort=[{"@timestamp": "asc"}, {"event.id": "asc"}],
                 size=PAGE,
                 track_total_hits=True,
+                source_includes=fields,
                 ignore_unavailable=True,
                 allow_no_indices=True,
                 **extra,
@@ -119,12 +154,18 @@ class ReportCollector:
             after = hits[-1]["sort"]
 
     def _by_terms(
-        self, field: str, values: list[str], also: list[dict[str, Any]], stage: str, say: Progress
+        self,
+        field: str,
+        values: list[str],
+        also: list[dict[str, Any]],
+        stage: str,
+        say: Progress,
+        fields: list[str],
     ) -> Iterator[Doc]:
         wanted = sorted({v for v in values if v})
         for i in range(0, len(wanted), CHUNK):
             chunk = wanted[i : i + CHUNK]
-            yield from self.scan(q.both({"terms": {field: chunk}}, *also), stage, say)
+            yield from self.scan(q.both({"terms": {field: chunk}}, *also), stage, say, fields)
 
     def _incidents_naming(
         self, deploy_ids: list[str], window: dict[str, Any], say: Progress
@@ -132,7 +173,8 @@ class ReportCollector:
         found: dict[str, list[str]] = {}
         also = [window, q.record("IncidentOpened", "IncidentUpdated")]
         field = q.P + "suspect.deployment_event_id"
-        for doc in self._by_terms(field, deploy_ids, also, "incidents naming deploys", say):
+        stage = "incidents naming deploys"
+        for doc in self._by_terms(field, deploy_ids, also, stage, say, NAMING_FIELDS):
             deploy = payload(doc).get("suspect", {}).get("deployment_event_id", "")
             incident = payload(doc).get("incident_id", "")
             if incident not in found.setdefault(deploy, []):
@@ -145,11 +187,14 @@ class ReportCollector:
         plans = {
             payload(d).get("plan_id", ""): payload(d)
             for d in self.scan(
-                q.both(window, q.record("RemediationPlanned"), rollback), "rollbacks", say
+                q.both(window, q.record("RemediationPlanned"), rollback),
+                "rollbacks",
+                say,
+                ROLLBACK_FIELDS,
             )
         }
         executed = self._by_terms(
-            q.P + "plan_id", list(plans), [q.EXECUTED], "rollbacks executed", say
+            q.P + "plan_id", list(plans), [q.EXECUTED], "rollbacks executed", say, [q.P + "plan_id"]
         )
         found = set()
         for doc in executed:
@@ -161,6 +206,7 @@ class ReportCollector:
     def _plan_records(self, plan_ids: list[str], say: Progress) -> dict[str, list[Doc]]:
         kinds = q.record("RemediationPlanned", "RemediationDecided", "RemediationVerified")
         found: dict[str, list[Doc]] = {}
-        for doc in self._by_terms(q.P + "plan_id", plan_ids, [kinds], "plans and approvals", say):
+        stage = "plans and approvals"
+        for doc in self._by_terms(q.P + "plan_id", plan_ids, [kinds], stage, say, PLAN_FIELDS):
             found.setdefault(payload(doc).get("plan_id", ""), []).append(doc)
         return found
