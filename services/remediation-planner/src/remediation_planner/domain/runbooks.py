@@ -155,7 +155,8 @@ def _concrete(
         params["suspect_revision"] = values["revision"]
     if template.action == "am_silence":
         names = [n.strip() for n in params.pop("matcher_labels").split(",") if n.strip()]
-        labels = {**situation.labels, **situation.signature}
+        # the alerts' own label values first; the signature's (narrower, never broader) else
+        labels = {**situation.signature, **situation.labels}
         params["matchers"] = json.dumps(
             [
                 {"name": n, "value": labels.get(n, ""), "isRegex": False, "isEqual": True}
