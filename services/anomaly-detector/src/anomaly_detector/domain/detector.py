@@ -76,24 +76,24 @@ class AlertDetectors:
             self.open_flaps.discard(fingerprint)
         else:
             self.open_flaps.add(fingerprint)
-        sig = Sig.from_key(fp.sig_key)
         learning = starts_at - self.first_seen < self.p.rare.learning_seconds
+        rare = self.rares.get(fp.rare_key)
+        known = rare is not None
         rare, finding = self.rare.on_firing(
-            self.rares.get(fp.rare_key),
-            fp.rare_key,
-            sig,
-            fp.severity,
-            fingerprint,
-            starts_at,
-            learning,
+            rare, fp.rare_key, fp.sig_key, fp.severity, fingerprint, starts_at, learning
         )
-        self.rares.put(fp.rare_key, rare)
+        if known:
+            self.rares.dirty.add(fp.rare_key)
+        else:
+            self.rares.put(fp.rare_key, rare)
         if finding is not None:
             out.append(finding)
         st = self.sigs.get(fp.sig_key)
         if st is None:
-            st = self.storms.new_state(sig, self._apps(labels))
-        self.sigs.put(fp.sig_key, st)
+            st = self.storms.new_state(Sig.from_key(fp.sig_key), self._apps(labels))
+            self.sigs.put(fp.sig_key, st)
+        else:
+            self.sigs.dirty.add(fp.sig_key)
         out += self.storms.on_firing(st, fingerprint, starts_at)
         if st.storm is None:
             self.open_storms.discard(fp.sig_key)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,31 +29,31 @@ class FpState:
     starts_at: float
     """`starts_at` of the latest firing seen."""
     firing: bool
-    starts: deque[float]
+    starts: tuple[float, ...]
     """`starts_at` of the latest new firings (at most `min_cycles`)."""
     flap_since: float | None = None
     """Start of the open flapping episode, if any."""
     flap_count: int = 0
 
-    def dump(self) -> list[Any]:
+    def dump(self) -> tuple[Any, ...]:
         """JSON-ready state."""
-        return [
+        return (
             self.sig_key,
             self.rare_key,
             self.severity,
             self.starts_at,
             self.firing,
-            list(self.starts),
+            self.starts,
             self.flap_since,
             self.flap_count,
-        ]
+        )
 
     @classmethod
     def load(cls, data: list[Any], cycles: int) -> FpState:
         """Restore from `dump()`."""
         sig_key, rare_key, severity, starts_at, firing, starts, since, count = data
         return cls(
-            sig_key, rare_key, severity, starts_at, firing, deque(starts, cycles), since, count
+            sig_key, rare_key, severity, starts_at, firing, tuple(starts[-cycles:]), since, count
         )
 
 
@@ -68,8 +67,7 @@ class FlapTracker:
 
     def new_state(self, sig: Sig, rare_key: str, severity: str) -> FpState:
         """State for a fingerprint seen for the first time (no firing counted yet)."""
-        cycles = deque[float](maxlen=self.p.min_cycles)
-        return FpState(sig.key, rare_key, severity, float("-inf"), False, cycles)
+        return FpState(sig.key, rare_key, severity, float("-inf"), False, ())
 
     def on_firing(self, st: FpState, fingerprint: str, starts_at: float) -> list[Finding]:
         """A new firing: the end of a quiet flapping episode, or the start of one."""
@@ -78,7 +76,7 @@ class FlapTracker:
             out.append(self.close(st, fingerprint))
         st.starts_at = starts_at
         st.firing = True
-        st.starts.append(starts_at)
+        st.starts = (*st.starts[1 - self.p.min_cycles :], starts_at)
         if st.flap_since is not None:
             st.flap_count += 1
             return out

@@ -60,7 +60,7 @@ class RareSignatures:
         self,
         st: RareState | None,
         key: str,
-        sig: Sig,
+        sig_key: str,
         severity: str,
         fingerprint: str,
         t: float,
@@ -78,6 +78,7 @@ class RareSignatures:
         if learning or not rare or t - st.reported < self.p.cooldown_seconds:
             return st, None
         st.reported = t
+        sig = Sig.from_key(sig_key)
         base = self.severity_score.get(severity, self.default_score)
         score = base if novel else 0.7 * base
         _, _, _, _, names = key.split(SEP)

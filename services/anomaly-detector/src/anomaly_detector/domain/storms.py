@@ -26,6 +26,8 @@ from anomaly_detector.domain.signature import SEP, Sig
 from anomaly_detector.domain.window import RateWindow
 
 HOUR = 3600.0
+RECENT = 20
+"""Latest firings kept per signature: a storm's first members and the start of its burst."""
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # (signature, its application names, burst start, unusualness) -> the suspect deploy, if any
@@ -98,7 +100,7 @@ class SigState:
         self.apps = apps
         self.window = RateWindow(p.window_seconds / p.buckets, p.buckets)
         self.baseline = SeasonalBaseline(p.daily_alpha, p.weekly_alpha, p.overall_alpha)
-        self.recent: deque[tuple[str, float]] = deque(maxlen=p.max_members)
+        self.recent: deque[tuple[str, float]] = deque(maxlen=min(RECENT, p.max_members))
         self.storm: OpenStorm | None = None
         self.base_dirty = False
         self.hour = -1
