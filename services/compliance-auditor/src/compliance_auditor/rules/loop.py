@@ -17,7 +17,7 @@ from compliance_auditor.rules.config import load_rules
 from compliance_auditor.rules.engine import RuleEngine
 
 SERVICE = "compliance-auditor"
-GROUP = "compliance-auditor.rules"
+GROUP_SUFFIX = ".rules"  # the group is compliance-auditor.rules unless CC_CONSUMER_GROUP is set
 STATE_TOPIC = "compliance-auditor.state.rules.v1"
 VIOLATIONS_TOPIC = "compliance.compliance-violation-found.v1"
 RULES_TOPICS = [
@@ -111,18 +111,26 @@ def build_rules_loop(
     serde: Serde,
     metrics: ConsumerMetrics,
     rules_file: Path | None = None,
-    group_id: str = GROUP,
+    group_id: str | None = None,
     state_topic: str = STATE_TOPIC,
     tick_interval: float = 1.0,
     idle_after: float = IDLE_AFTER_S,
 ) -> ConsumerLoop:
-    """The rules loop, its state loaded from Kafka (raises on an invalid rules file)."""
+    """The rules loop, its state loaded from Kafka (raises on an invalid rules file).
+
+    Group: `group_id`, else `<CC_CONSUMER_GROUP or compliance-auditor>.rules`.
+    """
     engine_config = load_rules(rules_path(rules_file))
     store = KafkaStateStore(settings.kafka_bootstrap, state_topic, producer)
     store.load()
     handler = RulesHandler(RuleEngine(engine_config, store), idle_after=idle_after)
     return ConsumerLoop(
-        loop_config(SERVICE, settings, topics=RULES_TOPICS, group_id=group_id),
+        loop_config(
+            SERVICE,
+            settings,
+            topics=RULES_TOPICS,
+            group_id=group_id or f"{settings.consumer_group or SERVICE}{GROUP_SUFFIX}",
+        ),
         serde,
         producer,
         handler=handler.on_event,
