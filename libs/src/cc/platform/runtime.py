@@ -147,6 +147,7 @@ def run_loops_service(
     host: str,
     port: int,
     extra_checks: dict[str, ReadinessCheck] | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> None:
     """Run several loops, one thread each, until SIGTERM or SIGINT or until one of them fails.
 
@@ -158,7 +159,7 @@ def run_loops_service(
         "kafka": lambda: all(loop.ready() for loop in loops),
         **(extra_checks or {}),
     }
-    server = BackgroundServer(ops_app(service, registry, checks), host, port)
+    server = BackgroundServer(ops_app(service, registry, checks, routers), host, port)
     finished = threading.Event()
     errors: list[BaseException] = []
 
