@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from cc.platform.yaml_file import YamlFileError
 from cc.testing.events import T0, received
 from cc.testing.incidents import anomaly_of, deployed, place_labels
 from remediation_planner.adapters.policy_file import load_policy
-from remediation_planner.adapters.yaml_file import ConfigFileError
 from remediation_planner.domain.policy import AutomationLedger, Decision, Policy, decide
 from remediation_planner.handlers import PLANNED, Planner
 
@@ -167,7 +167,7 @@ rules:
 default: {name: d, gate: auto}
 """
     )
-    with pytest.raises(ConfigFileError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_policy(path)
     problems = "\n".join(caught.value.problems)
     assert f"{path}:2: rate_limit.automatic_actions_per_service_per_hour:" in problems

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cc.platform.yaml_file import YamlFileError
 from remediation_planner.adapters.runbook_file import load_runbooks
-from remediation_planner.adapters.yaml_file import ConfigFileError
 from remediation_planner.domain.runbooks import Situation, candidates
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "remediation-planner"
@@ -44,7 +44,7 @@ def situation(
 def errors_of(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "runbooks.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigFileError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_runbooks(path)
     return caught.value.problems
 

@@ -6,12 +6,13 @@ import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cc.platform.yaml_file import load_yaml_model
+from cc.platform.yaml_file import time_zone as known_time_zone
 from remediation_planner.adapters.runbook_file import Action
-from remediation_planner.adapters.yaml_file import LocatedFile
 from remediation_planner.domain.policy import Policy, Rule, Window
 
 Gate = Literal["auto", "needs_approval", "forbidden"]
@@ -49,14 +50,7 @@ class WindowSpec(_Strict):
     since: datetime | None = Field(default=None, alias="from")
     until: datetime | None = None
 
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+    _zone = field_validator("time_zone")(known_time_zone)
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -91,8 +85,8 @@ class PolicySpec(_Strict):
 
 
 def load_policy(path: Path) -> Policy:
-    """The policy of a file; ConfigFileError listing every problem with its line."""
-    spec = LocatedFile(path).validate(PolicySpec)
+    """The policy of a file; YamlFileError listing every problem with its line."""
+    spec, _ = load_yaml_model(path, PolicySpec)
     return Policy(
         rules=tuple(
             Rule(

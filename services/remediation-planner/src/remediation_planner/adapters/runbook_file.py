@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from remediation_planner.adapters.yaml_file import ConfigFileError, LocatedFile
+from cc.platform.yaml_file import YamlFileError, load_yaml_model
 from remediation_planner.domain.learning import Prior
 from remediation_planner.domain.runbooks import (
     PLACEHOLDERS,
@@ -68,12 +68,11 @@ class RunbooksSpec(_Strict):
 
 
 def load_runbooks(path: Path) -> tuple[Runbook, ...]:
-    """The runbooks of a file; ConfigFileError listing every problem with its line."""
-    located = LocatedFile(path)
-    spec = located.validate(RunbooksSpec)
-    problems = [located.problem(loc, msg) for loc, msg in _semantic_problems(spec)]
+    """The runbooks of a file; YamlFileError listing every problem with its line."""
+    spec, lines = load_yaml_model(path, RunbooksSpec)
+    problems = [lines.problem(loc, msg) for loc, msg in _semantic_problems(spec)]
     if problems:
-        raise ConfigFileError(problems)
+        raise YamlFileError(problems)
     default = Prior(spec.prior.alpha, spec.prior.beta)
     return tuple(
         Runbook(
