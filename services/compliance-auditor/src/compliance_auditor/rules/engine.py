@@ -11,7 +11,7 @@ takes on one of its plans (approved or rejected), or the first plan a person pro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -44,6 +44,8 @@ DEPLOY_TRIGGERS = frozenset(
 # judging on arrival never finds an absence: that is the clock's job (a reply may be on its
 # way from another topic)
 NO_CLOCK = datetime.min.replace(tzinfo=UTC)
+# published violations are many and only expire: look at them now and then, not every tick
+PURGE_EVERY = timedelta(minutes=10)
 FAILING_PHASES = frozenset({"Failed", "Error"})
 FIXING_ACTIONS = frozenset({"argocd_rollback", "argocd_sync"})
 Judge = Callable[[RulesConfig, str, Case, datetime], list[Violation]]
@@ -66,6 +68,7 @@ class RuleEngine:
     def __init__(self, config: RulesConfig, state: State) -> None:
         self.config = config
         self.state = state
+        self._next_purge = NO_CLOCK
 
     def on_event(self, event: Event) -> list[Violation]:
         """Update the cases the event belongs to and return the violations it reveals."""
@@ -86,13 +89,16 @@ class RuleEngine:
         """Judge every open case against the clock (deadlines); drop cases past retention."""
         found: list[Violation] = []
         horizon = clock - self.config.retention
+        purge = clock >= self._next_purge
+        if purge:
+            self._next_purge = clock + PURGE_EVERY
         for key, raw in self.state.items():
             kind, _, name = key.partition(":")
-            case = orjson.loads(raw)
             if kind == "fired":
-                if datetime.fromisoformat(case["at"]) < horizon:
+                if purge and datetime.fromisoformat(orjson.loads(raw)["at"]) < horizon:
                     self.state.put(key, None)
                 continue
+            case = orjson.loads(raw)
             found += self._publishable(JUDGES[kind](self.config, name, case, clock))
             if (ts(case.get("touched")) or clock) < horizon:
                 self.state.put(key, None)
