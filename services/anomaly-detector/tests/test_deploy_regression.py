@@ -105,3 +105,37 @@ def test_deploy_triggers_that_are_not_deploys_are_ignored(stream) -> None:
     )
     stream.burst(20, T0, every=3.0)
     assert stream.of("deploy_regression") == []
+
+
+def test_a_deploy_reported_after_its_storm_began_turns_the_storm_into_a_regression(
+    stream,
+) -> None:
+    stream.burst(20, T0, every=3.0)  # the storm starts before the deploy event arrives
+    [storm] = stream.of("alert_storm", "started")
+    late = stream.detectors.on_deploy(
+        "on-deployed", "api", "shop", "rev-9", "deploy-late", T0 - 4 * MIN, T0 - 3 * MIN, T0 + 90
+    )
+    [regression] = late
+    assert (regression.kind, regression.phase) == ("deploy_regression", "started")
+    assert (
+        regression.suspect is not None and regression.suspect.deployment_event_id == "deploy-late"
+    )
+    assert regression.suspect.seconds_before == 3 * MIN
+    assert regression.window_start == storm.window_start
+    assert regression.evidence["deploy_reported"].startswith("after the burst had started")
+
+    ended = stream.tick(T0 + 3600)
+    assert sorted((f.kind, f.key) for f in ended) == sorted(
+        [("deploy_regression", regression.key), ("alert_storm", storm.key)]
+    ), "both anomalies end with the storm"
+    assert all(f.phase == "ended" and f.suspect == regression.suspect for f in ended)
+
+
+def test_a_late_deploy_of_another_service_changes_nothing(stream) -> None:
+    stream.burst(20, T0, every=3.0)
+    other = stream.detectors.on_deploy(
+        "on-deployed", "billing", "payments", "r", "d", T0 - 4 * MIN, T0 - 3 * MIN, T0 + 90
+    )
+    assert other == []
+    [ended] = stream.tick(T0 + 3600)
+    assert ended.kind == "alert_storm"

@@ -156,3 +156,16 @@ def test_state_written_on_flush_restores_an_open_storm_after_a_restart() -> None
     assert restarted.tick(T0 + timedelta(hours=1)) == []
     [ended] = restarted.tick(T0 + timedelta(hours=2))  # idle for over a minute
     assert ended.event.phase == "ended" and ended.event.evidence["total"] == "30"
+
+
+def test_a_deploy_arriving_after_its_storm_began_is_published_as_caused_by_the_deploy() -> None:
+    handlers = _handlers()
+    for i in range(12):
+        handlers.on_message(received(_alert(i, T0 + timedelta(seconds=i))))
+    deploy = _deploy("api", T0 - timedelta(minutes=3))
+    [out] = handlers.on_message(received(deploy))
+    regression = out.event
+    assert (regression.kind, regression.phase) == ("deploy_regression", "started")
+    assert regression.suspect is not None
+    assert regression.suspect.deployment_event_id == deploy.metadata.event_id
+    assert regression.metadata.causation_id == deploy.metadata.event_id

@@ -121,12 +121,13 @@ class AlertHandlers:
             )
             return [self._outgoing(f, event.metadata, item) for f in findings]
         if isinstance(event, DeploymentObserved):
-            self.on_deployment_observed(event)
+            findings = self.on_deployment_observed(event)
+            return [self._outgoing(f, event.metadata, item) for f in findings]
         return []
 
-    def on_deployment_observed(self, event: DeploymentObserved) -> None:
+    def on_deployment_observed(self, event: DeploymentObserved) -> list[Finding]:
         """Remember a deploy as a possible suspect for bursts that follow it."""
-        self.detectors.on_deploy(
+        return self.detectors.on_deploy(
             event.trigger,
             event.application,
             event.namespace,

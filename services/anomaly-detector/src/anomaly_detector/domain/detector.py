@@ -116,30 +116,42 @@ class AlertDetectors:
         started: float | None,
         finished: float | None,
         at: float,
-    ) -> None:
-        """Remember a deploy (other application events are ignored)."""
+    ) -> list[Finding]:
+        """Remember a deploy (other application events are ignored); a storm already open that
+        began after it (the deploy was reported late) becomes a deploy regression naming it."""
         if not self.deploys.relevant(trigger):
-            return
+            return []
         end = finished if finished is not None else at
         begin = started if started is not None else min(end, at)
         self.deploys.observe(Deploy(application, namespace, revision, event_id, begin, end))
+        out: list[Finding] = []
+        for key in self.open_storms:  # few: only the storms going on right now
+            st = self.sigs.entries.get(key)
+            storm = None if st is None else st.storm
+            if st is None or storm is None or storm.suspect is not None:
+                continue
+            suspect = self.deploys.suspect(st.sig, st.apps, storm.started, storm.score)
+            if suspect is not None and suspect.deployment_event_id == event_id:
+                out.append(self.storms.blame(st, suspect, at))
+                self.sigs.dirty.add(key)
+        return out
 
     def tick(self, now: float) -> list[Finding]:
         """Storms and flapping episodes whose end has come by `now`."""
         out: list[Finding] = []
         for key in list(self.open_storms):
             st = self.sigs.entries.get(key)
-            ended = None if st is None else self.storms.due(st, now)
-            if ended is not None:
-                out.append(ended)
+            ended = [] if st is None else self.storms.due(st, now)
+            if ended:
+                out += ended
                 self.sigs.dirty.add(key)
             if st is None or st.storm is None:
                 self.open_storms.discard(key)
         for fingerprint in list(self.open_flaps):
             fp = self.fps.entries.get(fingerprint)
-            ended = None if fp is None else self.flaps.due(fp, fingerprint, now)
-            if ended is not None:
-                out.append(ended)
+            over = None if fp is None else self.flaps.due(fp, fingerprint, now)
+            if over is not None:
+                out.append(over)
                 self.fps.dirty.add(fingerprint)
             if fp is None or fp.flap_since is None:
                 self.open_flaps.discard(fingerprint)

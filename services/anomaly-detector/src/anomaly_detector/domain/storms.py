@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any
 
 from anomaly_detector.domain.baseline import Expectation, SeasonalBaseline
@@ -49,6 +49,9 @@ class OpenStorm:
     total: int
     members: dict[str, None] = field(default_factory=dict)
     suspect: Suspect | None = None
+    storm_key: str | None = None
+    """Key of the `alert_storm` this became a `deploy_regression` of, when the deploy event
+    arrived after the storm had started (it is ended too)."""
 
     def dump(self) -> dict[str, Any]:
         """JSON-ready state."""
@@ -65,6 +68,7 @@ class OpenStorm:
             "total": self.total,
             "members": list(self.members),
             "suspect": None if s is None else list(astuple(s)),
+            "storm_key": self.storm_key,
         }
 
     @classmethod
@@ -72,6 +76,7 @@ class OpenStorm:
         """Restore from `dump()`."""
         suspect = data.pop("suspect")
         members = dict.fromkeys(data.pop("members"))
+        data.setdefault("storm_key", None)
         storm = cls(**data, members=members)
         storm.suspect = None if suspect is None else Suspect(*suspect)
         return storm
@@ -148,7 +153,7 @@ class StormDetector:
         if storm is not None and st.window.bucket(t) > st.window.head:
             ends = st.window.falls_below(storm.end_below)
             if ends <= t:
-                out.append(self.close(st, ends))
+                out += self.close(st, ends)
         hour = int(t // HOUR)
         if hour > st.hour:
             self._refresh(st, hour)
@@ -167,12 +172,12 @@ class StormDetector:
             out.append(opened)
         return out
 
-    def due(self, st: SigState, now: float) -> Finding | None:
+    def due(self, st: SigState, now: float) -> list[Finding]:
         """The open storm's end, once `now` has passed it."""
         if st.storm is None:
-            return None
+            return []
         ends = st.window.falls_below(st.storm.end_below)
-        return self.close(st, ends) if ends <= now else None
+        return self.close(st, ends) if ends <= now else []
 
     def _refresh(self, st: SigState, hour: int) -> None:
         """New hour: fold the last one into the baseline, recompute expectation and thresholds."""
@@ -258,9 +263,8 @@ class StormDetector:
     def _evidence(
         self, st: SigState, t: float, count: int, limit: int, suspect: Suspect | None
     ) -> dict[str, str]:
-        p, e = self.p, st.expect
-        assert e is not None
-        hour = int(t // HOUR)
+        p, hour = self.p, int(t // HOUR)
+        e = st.expect or st.baseline.expect(hour, p.prior_per_hour, p.shrink)
         weekday = DAYS[(hour // 24 + 3) % 7]  # 1970-01-01 was a Thursday
         window = span(p.window_seconds)
         floor, ratio, max_p = (
@@ -292,13 +296,37 @@ class StormDetector:
             )
         return evidence
 
-    def close(self, st: SigState, ends: float) -> Finding:
-        """The storm's `ended` finding; the signature has no open storm afterwards."""
+    def blame(self, st: SigState, suspect: Suspect, at: float) -> Finding:
+        """A deploy reported after its storm began: the storm becomes a deploy regression."""
+        storm = st.storm
+        assert storm is not None and storm.suspect is None
+        storm.storm_key, storm.key = storm.key, storm.key + SEP + "deploy"
+        storm.kind, storm.suspect, storm.score = "deploy_regression", suspect, suspect.score
+        count = st.window.total
+        evidence = self._evidence(st, at, count, storm.threshold, suspect)
+        evidence["deploy_reported"] = "after the burst had started (it was an alert storm)"
+        return Finding(
+            kind=storm.kind,
+            phase="started",
+            key=storm.key,
+            score=storm.score,
+            sig=st.sig,
+            window_start=storm.started,
+            window_end=max(at, storm.started),
+            at=max(at, storm.started),
+            summary=self._summary(st, count, suspect),
+            evidence=evidence,
+            members=list(storm.members),
+            suspect=suspect,
+        )
+
+    def close(self, st: SigState, ends: float) -> list[Finding]:
+        """The storm's `ended` finding(s); the signature has no open storm afterwards."""
         storm = st.storm
         assert storm is not None
         st.storm = None
         window = span(self.p.window_seconds)
-        return Finding(
+        ended = Finding(
             kind=storm.kind,
             phase="ended",
             key=storm.key,
@@ -320,3 +348,6 @@ class StormDetector:
             members=list(storm.members),
             suspect=storm.suspect,
         )
+        if storm.storm_key is None:
+            return [ended]
+        return [ended, replace(ended, kind="alert_storm", key=storm.storm_key)]
