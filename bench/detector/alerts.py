@@ -36,17 +36,10 @@ from opentelemetry import trace
 from anomaly_detector.config import load_detector_file
 from anomaly_detector.domain.detector import AlertDetectors
 from anomaly_detector.handlers import ALERTS_TOPIC, DEPLOYMENTS_TOPIC, AlertHandlers
-from cc.events import (
-    AlertReceived,
-    AnomalyDetected,
-    DeploymentObserved,
-    Event,
-    SingleObjectSerde,
-    deterministic_id,
-    new_metadata,
-)
+from cc.events import AlertReceived, AnomalyDetected, DeploymentObserved, Event, SingleObjectSerde
 from cc.kafka import Received
 from cc.kafka.state import MemoryStateStore
+from cc.testing.incidents import deployed, firing
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 500
@@ -62,36 +55,16 @@ def say(message: str) -> None:
 def _alert(
     fp: str, labels: dict[str, str], starts: datetime, ends: datetime | None
 ) -> AlertReceived:
-    status = "firing" if ends is None else "resolved"
-    at = starts if ends is None else ends
-    return AlertReceived(
-        metadata=new_metadata(
-            "ingestor",
-            occurred_at=at,
-            event_id=deterministic_id("bench", fp, status, starts.isoformat()),
-        ),
-        source="alertmanager",
-        fingerprint=fp,
-        status=status,  # type: ignore[arg-type]
-        alertname=labels["alertname"],
-        labels=labels,
-        annotations={"summary": "bench"},
-        starts_at=starts,
-        ends_at=ends,
-    )
+    """A firing alert, or (with `ends`) its resolution."""
+    if ends is None:
+        return firing(fp, labels, at=starts, alertname=labels["alertname"])
+    resolved = firing(fp, labels, at=ends, alertname=labels["alertname"], status="resolved")
+    return replace(resolved, starts_at=starts)
 
 
 def _deploy(app: str, namespace: str, at: datetime, n: int) -> DeploymentObserved:
-    return DeploymentObserved(
-        metadata=new_metadata(
-            "ingestor", occurred_at=at, event_id=deterministic_id("bd", app, str(n))
-        ),
-        trigger="on-deployed",
-        application=app,
-        namespace=namespace,
-        revision=f"{n:040x}",
-        started_at=at - timedelta(minutes=1),
-        finished_at=at,
+    return replace(
+        deployed(app, f"{n:040x}", namespace=namespace, at=at), started_at=at - timedelta(minutes=1)
     )
 
 
