@@ -14,7 +14,8 @@ consumer loop hands them over:
 The workload: 1,000 signatures (250 services x 4 alert names) over two days of event time with
 a daily rhythm, 12 storms of 400 alerts, flapping alerts, resolves (a third of them within
 minutes), Alertmanager re-sends of firing alerts, and deploys (some just before a storm).
-Median of the runs, paths alternating. Table on stdout, then one JSON line; progress on stderr.
+Median of the runs, paths alternating; the ratio is the median of each run's ratio. Table on
+stdout, then one JSON line; progress on stderr.
 """
 
 from __future__ import annotations
@@ -201,7 +202,9 @@ def main() -> None:
                 f"run {run + 1} {path}: {(base if path == 'passthrough' else detect)[-1]:,.0f} events/s"
             )
     b, d = statistics.median(base), statistics.median(detect)
-    ratio = d / b
+    # each run measures both paths back to back: the ratio per run cancels most of the noise of
+    # a shared machine, and its median is the figure to watch
+    ratio = statistics.median(x / y for x, y in zip(detect, base, strict=True))
     print(
         f"alert events: {len(events):,} ({sum(t == ALERTS_TOPIC for t, _ in events):,} alerts, "
         f"{sum(t == DEPLOYMENTS_TOPIC for t, _ in events):,} deploys), batches of {BATCH}, "
@@ -211,7 +214,8 @@ def main() -> None:
     print(f"{'passthrough':<14}{b:>12,.0f}   decode + encode only")
     print(f"{'detectors':<14}{d:>12,.0f}   decode + detect + encode anomalies + state")
     print(
-        f"ratio detectors / passthrough: {ratio:.2f} (target >= {TARGET_RATIO}); "
+        f"ratio detectors / passthrough (median of the runs' ratios): {ratio:.2f} "
+        f"(target >= {TARGET_RATIO}); "
         f"detectors {d:,.0f} events/s per core (target >= {TARGET_PER_S:,})"
     )
     print(
