@@ -214,8 +214,8 @@ def test_a_field_outside_the_template_is_refused_and_kept_as_a_placeholder(
     a = auditor(audit_run)
     original = a._pending  # one document of the batch gains a field the template lacks
 
-    def with_surprise(item: Received, ingested: datetime) -> Any:
-        pending = original(item, ingested)
+    def with_surprise(item: Received, index: str, ingested: datetime) -> Any:
+        pending = original(item, index, ingested)
         if item.offset == 1:
             pending.write.document["surprise"] = "x"
         return pending

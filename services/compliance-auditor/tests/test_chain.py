@@ -56,6 +56,15 @@ def test_documents_are_chained_in_offset_order() -> None:
     assert verified(store) == [1, 2, 3, 4, 5]
 
 
+def test_a_batch_written_in_several_chunks_chains_across_them() -> None:
+    store = MemoryAuditStore()
+    a = Auditor(store, index_prefix="t-audit", chunk=3)
+    a.on_events(batch(0, 10) + batch(0, 4, partition=1))
+    a.on_events(batch(10, 17))
+    assert verified(store) == list(range(1, 18))
+    assert verified(store, f"{TOPIC}/1") == [1, 2, 3, 4]
+
+
 def test_each_partition_is_its_own_chain() -> None:
     store = MemoryAuditStore()
     a = auditor(store)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from opentelemetry import trace
+from typing import Any
 
 from cc.events import AuditAnchor, deterministic_id, new_metadata, utcnow
 from cc.kafka import Outgoing, Received, RetryableError
-from cc.platform.tracing import extract, trace_id_hex
 from compliance_auditor.domain.chain import Link, chained, link_of, placeholder, stream_of
 from compliance_auditor.domain.documents import Origin, audit_document, index_for
-from compliance_auditor.ports import AuditStore, AuditWrite
+from compliance_auditor.ports import AuditStore, AuditWrite, WriteResult
 
 SERVICE = "compliance-auditor"
+
+
+@dataclass
+class Batch:
+    """The heads as a batch moves them, and the event ids it chained."""
+
+    heads: dict[str, Link | None] = field(default_factory=dict)
+    chained: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -25,6 +32,17 @@ class Pending:
     item: Received
     write: AuditWrite
     stream: str
+
+
+def carried_trace_id(headers: list[tuple[str, bytes]]) -> str:
+    """The trace id of the message's W3C `traceparent` ('' without a valid one): the trace the
+    event belongs to, the same on every redelivery (not this process's own span)."""
+    for key, value in headers:
+        if key == "traceparent":
+            parts = value.decode("latin-1").split("-")
+            if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
+                return parts[1].lower()
+    return ""
 
 
 class Auditor:
@@ -44,8 +62,12 @@ class Auditor:
         index_prefix: str,
         anchor_topic: str = "audit.chain-anchor.v1",
         anchor_every: timedelta = timedelta(seconds=30),
+        chunk: int = 1000,
     ) -> None:
         self.store = store
+        self.chunk = chunk
+        """Documents per bulk request; up to two are in flight while the next is built."""
+        self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-io")
         self.index_prefix = index_prefix
         self.anchor_topic = anchor_topic
         self.anchor_every = anchor_every
@@ -55,37 +77,61 @@ class Auditor:
         self._last_anchor_at: datetime | None = None
 
     def on_events(self, items: list[Received]) -> list[Outgoing]:
-        """Store the batch, chained (create semantics: redelivered events are not duplicated)."""
+        """Store the batch, chained (create semantics: redelivered events are not duplicated).
+
+        Pipelined: the multi-get of the batch's ids runs while the first documents are built,
+        and each chunk's bulk request runs while the next chunk is built and chained.
+        """
         ingested = utcnow()
-        pending = [self._pending(item, ingested) for item in items]
-        stored = self.store.lookup([(p.write.index, p.write.doc_id) for p in pending])
-        heads: dict[str, Link | None] = {}
-        writes: list[Pending] = []
-        chained_ids: set[str] = set()
-        for p in pending:
-            item = p.item
-            if p.stream not in heads:
-                heads[p.stream] = self._head_before(p.stream, item.offset)
-            found = stored.get(p.write.doc_id)
-            if found is not None:
-                kafka = found.get("kafka", {})
-                here = (kafka.get("topic"), kafka.get("partition"), kafka.get("offset"))
-                link = link_of(found)
-                if here == (item.topic, item.partition, item.offset) and link is not None:
-                    heads[p.stream] = link  # stored by an earlier attempt: it stays the head
-                continue  # stored already, here or (a duplicate event) elsewhere
-            if p.write.doc_id in chained_ids:
-                continue  # the same event twice in one batch (the loop drops these already)
-            heads[p.stream] = chained(p.write.document, p.stream, heads[p.stream], item.offset)
-            chained_ids.add(p.write.doc_id)
-            writes.append(p)
-        self._store(writes)
-        for stream, head in heads.items():
+        keys = [(self._index(item), item.event.metadata.event_id) for item in items]
+        lookup = self._io.submit(self.store.lookup, keys)
+        stored: dict[str, dict[str, Any]] | None = None
+        batch = Batch()
+        in_flight: list[tuple[list[Pending], Future[WriteResult]]] = []
+        for start in range(0, len(items), self.chunk):
+            chunk = [
+                self._pending(item, index, ingested)
+                for item, (index, _) in zip(
+                    items[start : start + self.chunk], keys[start : start + self.chunk], strict=True
+                )
+            ]
+            if stored is None:
+                stored = lookup.result()
+            writes = [p for p in chunk if self._chain(p, stored, batch)]
+            if writes:
+                in_flight.append(
+                    (writes, self._io.submit(self.store.write, [p.write for p in writes]))
+                )
+        if stored is None:
+            lookup.result()
+        self._settle(in_flight)
+        for stream, head in batch.heads.items():
             if head is not None:
                 self.heads[stream] = head
-        for p in pending:
-            self._handled_upto[p.stream] = p.item.offset
+        for item in items:
+            self._handled_upto[stream_of(item.topic, item.partition)] = item.offset
         return []
+
+    def _chain(self, p: Pending, stored: dict[str, dict[str, Any]], batch: Batch) -> bool:
+        """Put the document after its stream's head; False when it is stored already."""
+        item = p.item
+        if p.stream not in batch.heads:
+            batch.heads[p.stream] = self._head_before(p.stream, item.offset)
+        found = stored.get(p.write.doc_id)
+        if found is not None:
+            kafka = found.get("kafka", {})
+            here = (kafka.get("topic"), kafka.get("partition"), kafka.get("offset"))
+            link = link_of(found)
+            if here == (item.topic, item.partition, item.offset) and link is not None:
+                batch.heads[p.stream] = link  # stored by an earlier attempt: still the head
+            return False  # stored already, here or (a duplicate event) elsewhere
+        if p.write.doc_id in batch.chained:
+            return False  # the same event twice in one batch (the loop drops those already)
+        batch.heads[p.stream] = chained(
+            p.write.document, p.stream, batch.heads[p.stream], item.offset
+        )
+        batch.chained.add(p.write.doc_id)
+        return True
 
     def tick(self, now: datetime) -> Sequence[Outgoing]:
         """Every `anchor_every`, publish the heads that moved since their last anchor."""
@@ -115,13 +161,14 @@ class Auditor:
             out.append(Outgoing(self.anchor_topic, stream, anchor))
         return out
 
-    def _pending(self, item: Received, ingested: datetime) -> Pending:
+    def _index(self, item: Received) -> str:
+        return index_for(self.index_prefix, item.event.metadata.occurred_at)
+
+    def _pending(self, item: Received, index: str, ingested: datetime) -> Pending:
         event = item.event
         record = event.SCHEMA.rsplit(".", 1)[-1]
-        # the trace the message carries (deterministic), not this process's span
-        trace_id = trace_id_hex(trace.get_current_span(extract(item.headers)))
+        trace_id = carried_trace_id(item.headers)
         origin = Origin(item.topic, item.partition, item.offset, item.key, trace_id)
-        index = index_for(self.index_prefix, event.metadata.occurred_at)
         item.span.set_attribute("cc.audit.index", index)
         document = audit_document(record, event.to_avro(), origin, ingested)
         write = AuditWrite(index=index, doc_id=event.metadata.event_id, document=document)
@@ -134,11 +181,23 @@ class Auditor:
         found = self.store.last_chained(stream, offset)
         return None if found is None else link_of(found)
 
-    def _store(self, writes: list[Pending]) -> None:
-        """Create the documents; a refused one is replaced by a placeholder holding its place."""
-        if not writes:
-            return
-        result = self.store.write([p.write for p in writes])
+    def _settle(self, in_flight: list[tuple[list[Pending], Future[WriteResult]]]) -> None:
+        """Wait for every chunk; a refused document is replaced by a placeholder holding its
+        place; anything retryable (after all chunks finished) fails the batch for a retry."""
+        failure: RetryableError | None = None
+        writes: list[Pending] = []
+        result = WriteResult()
+        for chunk, future in in_flight:
+            try:
+                done = future.result()
+            except RetryableError as exc:
+                failure = failure or exc
+                continue
+            result.conflicts += [len(writes) + i for i in done.conflicts]
+            result.rejected.update({len(writes) + i: why for i, why in done.rejected.items()})
+            writes += chunk
+        if failure is not None:
+            raise failure
         if result.conflicts:
             # written meanwhile (a timed-out request that landed, another instance): re-read
             raise RetryableError(f"{len(result.conflicts)} audit documents appeared meanwhile")

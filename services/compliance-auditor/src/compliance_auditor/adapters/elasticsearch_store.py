@@ -70,7 +70,10 @@ class ElasticsearchAuditStore:
                 body += orjson.dumps(w.document) + b"\n"
             with retryable("a bulk request"):
                 # pre-serialised NDJSON (orjson): the client forwards bytes as they are
-                response = self.client.bulk(operations=cast(Any, bytes(body)))
+                response = self.client.bulk(
+                    operations=cast(Any, bytes(body)),
+                    filter_path=["errors", "items.*.status", "items.*.error"],
+                )
             retry = False
             for i, item in enumerate(response["items"]):
                 status = item["create"].get("status", 0)
@@ -104,7 +107,11 @@ class ElasticsearchAuditStore:
             return {}
         docs = [{"_index": index, "_id": doc_id} for index, doc_id in keys]
         with retryable("a multi-get"):
-            response = self.client.mget(docs=docs, source_includes=LOOKUP_FIELDS)
+            response = self.client.mget(
+                docs=docs,
+                source_includes=LOOKUP_FIELDS,
+                filter_path=["docs._id", "docs.found", "docs._source", "docs.error"],
+            )
         found: dict[str, dict[str, Any]] = {}
         for doc in response["docs"]:
             if doc.get("found"):

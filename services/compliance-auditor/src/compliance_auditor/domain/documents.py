@@ -12,7 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
+
+import orjson
 
 ECS_VERSION = "8.11.0"
 LONG_MAX = 2**63 - 1
@@ -47,6 +50,7 @@ class Origin:
     trace_id: str
 
 
+@cache
 def kebab(name: str) -> str:
     """IncidentOpened -> incident-opened."""
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
@@ -54,7 +58,7 @@ def kebab(name: str) -> str:
 
 def index_for(prefix: str, occurred_at: datetime) -> str:
     """Monthly index by the event's own time, so a redelivery always targets the same index."""
-    return f"{prefix}-{occurred_at:%Y.%m}"
+    return f"{prefix}-{occurred_at.year:04d}.{occurred_at.month:02d}"
 
 
 def audit_document(
@@ -118,14 +122,10 @@ def actor_of(payload: dict[str, Any]) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    """Times as ISO-8601 strings, recursively: the document as Elasticsearch stores it."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+    """Times as ISO-8601 strings, recursively: the document as Elasticsearch stores it (one
+    orjson round trip, which writes datetimes as isoformat does: several times faster than a
+    walk in Python)."""
+    return orjson.loads(orjson.dumps(value))
 
 
 def _add_subject_and_times(record: str, payload: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -184,9 +184,12 @@ def _flatten_for_search(payload: dict[str, Any]) -> dict[str, Any]:
     """Keep the whole event, with values as strings (what a `flattened` field indexes)."""
 
     def convert(value: Any) -> Any:
-        if isinstance(value, dict):
+        kind = type(value)  # dispatch on the exact type: this runs for every field of every event
+        if kind is str:
+            return value
+        if kind is dict:
             return {k: convert(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
+        if kind is list:
             return [convert(v) for v in value]
         if isinstance(value, datetime):
             return value.isoformat()
