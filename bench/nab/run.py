@@ -69,12 +69,12 @@ def main() -> None:
     cases = load_cases(args.out, args.data)
     ours = score_all(cases)
     fixed = score_all(cases, FIXED_THRESHOLD)
-    print(f"{'detector':28s} {'standard':>9s} {'low FP':>7s} {'low FN':>7s}")
+    print(f"{'detector':32s} {'standard':>9s} {'low FP':>7s} {'low FN':>7s}")
     rows = [("anomaly-detector (optimised t)", tuple(r.score for r in ours))]
     rows.append((f"anomaly-detector (t={FIXED_THRESHOLD})", tuple(r.score for r in fixed)))
     rows += list(PUBLISHED.items())
     for name, (std, low_fp, low_fn) in sorted(rows, key=lambda r: -r[1][0]):
-        print(f"{name:28s} {std:9.1f} {low_fp:7.1f} {low_fn:7.1f}")
+        print(f"{name:32s} {std:9.1f} {low_fp:7.1f} {low_fn:7.1f}")
     print("thresholds: " + ", ".join(f"{r.profile} {r.threshold:.4f}" for r in ours))
     print(
         json.dumps(

@@ -49,8 +49,9 @@ class MetricDetector:
         """The bank row of a series, created empty when new."""
         i = self.index.get(key)
         if i is None:
-            i = len(self.scorer.bank)
-            self.scorer.grow(1)
+            i = len(self.index)
+            if i >= len(self.scorer.bank):  # grow by doubling: new series stay cheap
+                self.scorer.grow(max(64, len(self.scorer.bank)))
             self.index[key] = i
         return i
 
