@@ -60,5 +60,26 @@ def test_alert_resolving_after_a_long_time_is_not_transient(stream) -> None:
 
 def test_flapping_alert_is_not_also_reported_transient_each_cycle(stream) -> None:
     _cycles(stream, "fp-flappy", 6, T0, every=5 * MIN, lasting=1 * MIN)
-    assert len(stream.of("transient")) == 2  # the cycles before it was known to flap
+    assert len(stream.of("transient")) == 1  # the first cycle, before it was known to flap
     assert len(stream.of("flapping", "started")) == 1
+
+
+def test_one_transient_report_per_signature_an_hour_then_the_count_held_back(stream) -> None:
+    for i in range(4):  # four blips of one signature (different pods) within the hour
+        stream.fire(f"blip-{i}", T0 + i * 10 * MIN, pod=f"p{i}")
+        stream.resolve(f"blip-{i}", T0 + i * 10 * MIN, T0 + i * 10 * MIN + 60, pod=f"p{i}")
+    stream.fire("blip-late", T0 + 70 * MIN, pod="p9")
+    stream.resolve("blip-late", T0 + 70 * MIN, T0 + 71 * MIN, pod="p9")
+    first, later = stream.of("transient")
+    assert first.members == ["blip-0"] and first.evidence["not_reported_since_last"] == "0"
+    assert later.members == ["blip-late"] and later.evidence["not_reported_since_last"] == "3"
+
+
+def test_alerts_of_a_storm_that_resolve_quickly_are_counted_by_the_storm(stream) -> None:
+    stream.burst(20, T0, every=3.0)
+    for i in range(20):
+        began = T0 + i * 3.0
+        stream.resolve(f"HighLatency-{T0}-{i}", began, began + 120, pod=f"pod-{i}")
+    assert stream.of("transient") == []
+    [ended] = stream.tick(T0 + 3600)
+    assert ended.evidence["resolved_by_themselves"] == "20"

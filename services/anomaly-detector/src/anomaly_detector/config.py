@@ -71,6 +71,7 @@ class FlappingSpec(_Spec):
     min_cycles: Annotated[int, Field(ge=2)] = 3
     quiet_seconds: Seconds = 3600.0
     transient_max_seconds: Seconds = 300.0
+    transient_cooldown_seconds: Annotated[float, Field(ge=0)] = 3600.0
 
 
 class RareSpec(_Spec):

@@ -7,6 +7,7 @@ state store since the last call, and `restore()` loads it back after a restart.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from anomaly_detector.domain.deploys import Deploy, RecentDeploys
@@ -63,9 +64,10 @@ class AlertDetectors:
             if fp.starts_at == float("-inf"):  # its firing was never seen (or was evicted)
                 fp.starts_at, fp.firing = starts_at, True
             self.fps.dirty.add(fingerprint)
-            return self.flaps.on_resolved(
+            found = self.flaps.on_resolved(
                 fp, fingerprint, starts_at, starts_at if ends_at is None else ends_at
             )
+            return self._transient(fp.sig_key, found) if found else found
         if starts_at <= fp.starts_at:
             return []  # a re-send of a firing already counted, or an older one
         self.fps.dirty.add(fingerprint)
@@ -100,6 +102,23 @@ class AlertDetectors:
         else:
             self.open_storms.add(fp.sig_key)
         return out
+
+    def _transient(self, sig_key: str, found: list[Finding]) -> list[Finding]:
+        """Report a transient alert, unless its storm says it, or its signature's cooldown."""
+        st = self.sigs.entries.get(sig_key)
+        if st is None:
+            return found
+        self.sigs.dirty.add(sig_key)
+        if st.storm is not None:
+            st.storm.self_resolved += 1  # the storm's end counts them
+            return []
+        [transient] = found
+        if transient.at - st.transient_at < self.p.flapping.transient_cooldown_seconds:
+            st.transient_held += 1
+            return []
+        held, st.transient_at, st.transient_held = st.transient_held, transient.at, 0
+        evidence = {**transient.evidence, "not_reported_since_last": str(held)}
+        return [replace(transient, evidence=evidence)]
 
     def _apps(self, labels: dict[str, str]) -> tuple[str, ...]:
         """The label values that may name the alert's Argo CD application."""

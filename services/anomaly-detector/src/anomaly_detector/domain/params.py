@@ -42,6 +42,9 @@ class FlappingParams:
     """A flapping episode ends this long after its last new firing."""
     transient_max_seconds: float = 300.0
     """An alert that resolves by itself within this long of its start is transient."""
+    transient_cooldown_seconds: float = 3600.0
+    """One transient report per signature in this long (the next says how many were held);
+    within a storm none: the storm's end counts them."""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class OpenStorm:
     total: int
     members: dict[str, None] = field(default_factory=dict)
     suspect: Suspect | None = None
+    self_resolved: int = 0
+    """Member alerts that resolved by themselves within minutes (not reported one by one)."""
     storm_key: str | None = None
     """Key of the `alert_storm` this became a `deploy_regression` of, when the deploy event
     arrived after the storm had started (it is ended too)."""
@@ -69,6 +71,7 @@ class OpenStorm:
             "members": list(self.members),
             "suspect": None if s is None else list(astuple(s)),
             "storm_key": self.storm_key,
+            "self_resolved": self.self_resolved,
         }
 
     @classmethod
@@ -77,6 +80,7 @@ class OpenStorm:
         suspect = data.pop("suspect")
         members = dict.fromkeys(data.pop("members"))
         data.setdefault("storm_key", None)
+        data.setdefault("self_resolved", 0)
         storm = cls(**data, members=members)
         storm.suspect = None if suspect is None else Suspect(*suspect)
         return storm
@@ -97,6 +101,8 @@ class SigState:
         "sig",
         "storm",
         "storm_at",
+        "transient_at",
+        "transient_held",
         "window",
     )
 
@@ -107,6 +113,10 @@ class SigState:
         self.baseline = SeasonalBaseline(p.daily_alpha, p.weekly_alpha, p.overall_alpha)
         self.recent: deque[tuple[str, float]] = deque(maxlen=min(RECENT, p.max_members))
         self.storm: OpenStorm | None = None
+        self.transient_at = float("-inf")
+        """When a transient alert of this signature was last reported."""
+        self.transient_held = 0
+        """Transient alerts of this signature not reported since (within the cooldown)."""
         self.base_dirty = False
         self.hour = -1
         """The hour the cached expectation and thresholds below are for."""
@@ -123,6 +133,7 @@ class SigState:
             "window": self.window.dump(),
             "recent": [list(r) for r in self.recent],
             "storm": None if self.storm is None else self.storm.dump(),
+            "transient": [max(self.transient_at, -1.0), self.transient_held],
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -131,6 +142,8 @@ class SigState:
         self.baseline.load_counter(data["hour"])
         self.window.load(data["window"])
         self.recent.extend((fp, t) for fp, t in data["recent"])
+        at, self.transient_held = data.get("transient", [-1.0, 0])
+        self.transient_at = float("-inf") if at < 0 else at
         self.storm = None if data["storm"] is None else OpenStorm.load(data["storm"])
 
 
@@ -343,6 +356,7 @@ class StormDetector:
                 "duration": span(ends - storm.started),
                 "ended_when": f"fewer than {storm.end_below} new firings in {window}",
                 "expected": f"{fmt(storm.expected)} in {window}",
+                "resolved_by_themselves": str(storm.self_resolved),
                 "page": "false",
             },
             members=list(storm.members),
