@@ -51,12 +51,12 @@ def say(message: str) -> None:
 
 def build_events(series: int, per_event: int, rounds: int, start: int, seed: int) -> list[Any]:
     """Events for `rounds` rounds: each round, every series gets one sample."""
+    level = np.random.default_rng(0).lognormal(3, 1, series)  # the same series in every call
     rng = np.random.default_rng(seed)
-    level = rng.lognormal(3, 1, series)
     events = []
     for r in range(start, start + rounds):
         at = T0 + timedelta(seconds=15 * r)
-        values = level * (1 + 0.1 * np.sin(r / 40 + np.arange(series))) + rng.normal(0, 1, series)
+        values = level * (1 + 0.1 * np.sin(r / 8 + np.arange(series))) + rng.normal(0, 1, series)
         for first in range(0, series, per_event):
             batch = [
                 MetricSeries(

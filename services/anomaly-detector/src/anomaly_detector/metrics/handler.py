@@ -32,6 +32,7 @@ SERVICE = "anomaly-detector"
 ANOMALIES_TOPIC = "anomalies.anomaly-detected.v1"
 STATE_TOPIC = "anomaly-detector.state.metrics.v1"
 EPISODE = struct.Struct("<dd")
+KEY_CACHE = 200_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class MetricHandler:
         self.model_version = model_version
         self.rules = rules or MetricRules()
         self.episodes: dict[str, Episode] = {}
+        self._keys: dict[tuple[object, ...], str] = {}
 
     def __call__(self, items: list[Received]) -> list[Outgoing]:
         """Handle a consumer batch."""
@@ -76,7 +78,7 @@ class MetricHandler:
             if not isinstance(item.event, MetricSamplesReceived):
                 continue
             for series in item.event.series:
-                key = series_key(series.name, series.labels)
+                key = self._key(series)
                 self._load(key)
                 for s in series.samples:
                     samples.append(Sample(key, s.timestamp.timestamp(), s.value))
@@ -92,6 +94,16 @@ class MetricHandler:
             ep = self.episodes[key]
             self.store.put(key, EPISODE.pack(ep.start, ep.last) + self.detector.dump(key))
         return out
+
+    def _key(self, series: MetricSeries) -> str:
+        # labels arrive in the producer's order: remember the canonical key per that order
+        seen = (series.name, *series.labels.items())
+        key = self._keys.get(seen)
+        if key is None:
+            if len(self._keys) > KEY_CACHE:
+                self._keys.clear()
+            key = self._keys[seen] = series_key(series.name, series.labels)
+        return key
 
     def _load(self, key: str) -> None:
         if key in self.episodes:
