@@ -31,7 +31,10 @@ ALERTS = 12
 
 def wait_consumed(bootstrap: str, group: str, topic: str, ends: dict[int, int]) -> None:
     """Until `group` has committed `topic` up to `ends` (the detector has handled all of it)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    # only asks the coordinator: without subscribe() it never joins the detector's group
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+    )
     deadline = time.monotonic() + 60
     try:
         while True:
