@@ -13,7 +13,9 @@ Against the real local Elasticsearch (one node, one shard per index, the shipped
      exactly what the service does per consumed batch (Kafka left out); a batch is `--batches`
      bulk requests of the chosen size, the next one built while the previous is in flight;
    - **plain**: `client.bulk` of the same documents, already built and serialised, no ids.
-   Median documents/s of each, and the ratio (target >= 0.6).
+   - **plain-create**: the plain loop with `create` and the event ids (for reference: what
+     idempotency alone costs Elasticsearch).
+   Median documents/s of each, and the ratio auditor / plain (target >= 0.6).
 
 Every run writes to fresh indices that are deleted afterwards. Progress goes to stderr; a table
 and one JSON line go to stdout.
@@ -89,13 +91,25 @@ class Trail:
         return int(self.es.count(index=self.prefix)["count"])
 
 
-def plain(es: Elasticsearch, docs: list[bytes], size: int) -> float:
-    """Documents/s of a bare bulk loop: pre-serialised documents, server-generated ids."""
+def plain(es: Elasticsearch, docs: list[bytes], size: int, ids: list[str] | None = None) -> float:
+    """Documents/s of a bare bulk loop: pre-serialised documents, server-generated ids (or,
+    given `ids`, `create` with those ids: what idempotency alone costs Elasticsearch)."""
     with Trail(es, "plain") as trail:
-        index = orjson.dumps({"index": {"_index": f"{trail.prefix}-2026.11"}}) + b"\n"
+        index = f"{trail.prefix}-2026.11"
+        actions = [
+            orjson.dumps(
+                {"index": {"_index": index}}
+                if ids is None
+                else {"create": {"_index": index, "_id": ids[i]}}
+            )
+            + b"\n"
+            for i in range(len(docs))
+        ]
         started = time.perf_counter()
         for start in range(0, len(docs), size):
-            body = b"".join(index + doc + b"\n" for doc in docs[start : start + size])
+            body = b"".join(
+                actions[i] + docs[i] + b"\n" for i in range(start, min(start + size, len(docs)))
+            )
             response = es.bulk(operations=cast(Any, body))
             assert not response["errors"], "the plain loop must store everything"
         elapsed = time.perf_counter() - started
@@ -144,18 +158,21 @@ def main(argv: list[str] | None = None) -> int:
     say(f"{args.docs} documents of {statistics.mean(map(len, docs)):.0f} bytes on average")
 
     sizing: dict[int, float] = {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        sizing[size] = plain(es, docs, size)
-        say(f"plain bulk of {size:>5} docs: {sizing[size]:8.0f} docs/s")
+    for attempt in range(2):  # best of two passes: the machine is shared
+        for size in (int(s) for s in args.sizes.split(",")):
+            sizing[size] = max(sizing.get(size, 0.0), plain(es, docs, size))
+            say(f"pass {attempt + 1}: plain bulk of {size:>5} docs: {sizing[size]:8.0f} docs/s")
     best = max(sizing.values())
     chosen = min(s for s, rate in sizing.items() if rate >= 0.95 * best)
     say(f"chosen bulk size: {chosen} (smallest within 5 % of the best)")
 
-    runs: dict[str, list[float]] = {"plain": [], "auditor": []}
+    ids = [e.metadata.event_id for e in batch]
+    runs: dict[str, list[float]] = {"plain": [], "plain-create": [], "auditor": []}
     for run in range(args.runs):
         runs["plain"].append(plain(es, docs, chosen))
+        runs["plain-create"].append(plain(es, docs, chosen, ids))
         runs["auditor"].append(audited(es, raw, chosen, chosen * args.batches))
-        say(f"run {run + 1}: plain {runs['plain'][-1]:.0f}, auditor {runs['auditor'][-1]:.0f}")
+        say(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in runs.items()))
     median = {path: statistics.median(rates) for path, rates in runs.items()}
     ratio = median["auditor"] / median["plain"]
 
@@ -168,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"At {chosen} docs/request, median of {args.runs} interleaved runs:")
     print("| path | docs/s | runs |")
     print("|---|---:|---|")
-    for path in ("plain", "auditor"):
+    for path in runs:
         print(f"| {path} | {median[path]:.0f} | {', '.join(f'{r:.0f}' for r in runs[path])} |")
     verdict = "meets" if ratio >= 0.6 else "MISSES"
     print(f"\nauditor / plain = {ratio:.2f} ({verdict} the 0.6 target)")

@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from cc.platform.settings import ServiceSettings
+from cc.platform.settings import ServiceSettings, shared
 
 
 class Settings(ServiceSettings):
@@ -25,8 +25,13 @@ class Settings(ServiceSettings):
     """Monthly indices are <prefix>-YYYY.MM behind the alias <prefix>."""
     index_template: Path | None = None
     """Index template file; default: deploy/elasticsearch/audit-index-template.json."""
-    bulk_docs: int = 1000
-    """Most documents per bulk request (chosen with bench/audit: throughput flattens beyond)."""
+    consumer_batch_size: int = shared(  # type: ignore[assignment]
+        "CC_CONSUMER_BATCH_SIZE",
+        2000,
+        "Most messages per batch: several bulk requests, written while the next is built",
+    )
+    bulk_docs: int = 500
+    """Documents per bulk request (chosen with bench/audit, see the README)."""
     bulk_bytes: int = 8_000_000
     """Most bytes (roughly) per bulk request."""
     topics: str = ""

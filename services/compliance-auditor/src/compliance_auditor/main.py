@@ -109,6 +109,7 @@ def cli() -> None:
         index_prefix=settings.index_prefix,
         anchor_topic=settings.anchor_topic,
         anchor_every=timedelta(seconds=settings.anchor_interval_s),
+        chunk=settings.bulk_docs,
     )
     serve_consumer(
         SERVICE,
