@@ -32,12 +32,15 @@ pytestmark = [pytest.mark.kafka]
 PORT = 18282
 LOGS = Path(__file__).resolve().parents[2] / ".run" / "logs" / "it"
 # A storm of this test ends seconds after its last alert: 6 s window of 1 s buckets, reported
-# 10 s after it ended (the detector's lateness). Its evidence says "in 6s", which tells its
-# anomalies from those of other detectors (default windows) that may run on the same broker.
+# 10 s after it ended (the detector's lateness). The evidence says "in 6s" (storms) and
+# "half-life 3.4h" (rare signatures), which tells this detector's anomalies from those of other
+# detectors (default settings) that may run on the same broker at the same time.
 DETECTOR_FILE = """
 storm: {window_seconds: 6, buckets: 6, min_alerts: 5, end_fraction: 0.3}
+rare: {half_life_seconds: 12345}
 lateness_seconds: 10
 """
+MARKS = {"alert_storm": ("expected", "in 6s"), "rare_signature": ("decayed_count", "3.4h")}
 INTERVAL_S = 0.2  # 5 alerts a second while the storm lasts
 
 
@@ -99,7 +102,7 @@ def mine(events: list[Event], service: str, kind: str, phase: str) -> dict[str, 
         if isinstance(e, AnomalyDetected)
         and e.signature.service == service
         and (e.kind, e.phase) == (kind, phase)
-        and (kind != "alert_storm" or e.evidence.get("expected", "").endswith("in 6s"))
+        and MARKS[kind][1] in e.evidence.get(MARKS[kind][0], "")
     }
 
 
