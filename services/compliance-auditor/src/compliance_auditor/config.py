@@ -27,10 +27,10 @@ class Settings(ServiceSettings):
     """Index template file; default: deploy/elasticsearch/audit-index-template.json."""
     consumer_batch_size: int = shared(  # type: ignore[assignment]
         "CC_CONSUMER_BATCH_SIZE",
-        2000,
+        4000,
         "Most messages per batch: several bulk requests, written while the next is built",
     )
-    bulk_docs: int = 500
+    bulk_docs: int = 1000
     """Documents per bulk request (chosen with bench/audit, see the README)."""
     bulk_bytes: int = 8_000_000
     """Most bytes (roughly) per bulk request."""
