@@ -57,6 +57,7 @@ bench: setup  ## benchmarks (start Kafka; each prints its result beside a baseli
 	$(PY) bench/kafka_roundtrip.py
 	$(PY) bench/ingest/run.py
 	$(PY) bench/notify/run.py
+	$(PY) bench/audit/run.py
 
 run: setup  ## start everything and replay the demo scenario through it (Ctrl-C stops all)
 	$(PY) -m cc.testing.demo
