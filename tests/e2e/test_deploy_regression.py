@@ -26,7 +26,10 @@ pytestmark = [
     pytest.mark.alertmanager,
 ]
 
-ALERTS = 12
+# A burst of 9 new alerts within seconds: a deploy regression right after a matching deploy
+# (3 are enough then), and under the 10 an alert storm needs without one. So a detector of
+# another test session on the same broker, which may have missed the deploy, adds nothing here.
+ALERTS = 9
 
 
 def wait_consumed(bootstrap: str, group: str, topic: str, ends: dict[int, int]) -> None:
