@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from compliance_auditor import main as composition
 from compliance_auditor.config import Settings
+from compliance_auditor.reports.cli import progress_on_stderr
 from compliance_auditor.verify import describe
 
 
@@ -40,17 +41,10 @@ def _configure_audit(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
-def _progress(stream: str, done: int, total: int) -> None:
-    sys.stderr.write(f"\r{stream}: {done}/{total} records checked")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     client = composition.elasticsearch_client(settings)
     report = composition.verify(
-        settings, client, args.stream, progress=None if args.quiet else _progress
+        settings, client, args.stream, progress=None if args.quiet else progress_on_stderr
     )
     if args.json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
@@ -73,5 +67,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     for command in COMMANDS:
         command.configure(sub.add_parser(command.name, help=command.help))
     args = parser.parse_args(argv)
-    chosen = next((c for c in COMMANDS if c.name == args.command), SERVE)
+    chosen = next(c for c in COMMANDS if c.name == (args.command or SERVE.name))
     return chosen.run(args, Settings())
