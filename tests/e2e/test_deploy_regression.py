@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from anomaly_detector.handlers import ALERTS_TOPIC, ANOMALIES_TOPIC, DEPLOYMENTS_TOPIC
 from cc.events import AlertReceived, AnomalyDetected, DeploymentObserved, Event
@@ -30,6 +30,13 @@ pytestmark = [
 # (3 are enough then), and under the 10 an alert storm needs without one. So a detector of
 # another test session on the same broker, which may have missed the deploy, adds nothing here.
 ALERTS = 9
+COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+}
 
 
 def wait_consumed(bootstrap: str, group: str, topic: str, ends: dict[int, int]) -> None:
@@ -42,8 +49,14 @@ def wait_consumed(bootstrap: str, group: str, topic: str, ends: dict[int, int]) 
     try:
         while True:
             wanted = [TopicPartition(topic, p) for p in ends]
-            committed = {tp.partition: tp.offset for tp in consumer.committed(wanted, timeout=10)}
-            if all(committed[p] >= end for p, end in ends.items()):
+            try:
+                found = consumer.committed(wanted, timeout=10)
+            except KafkaException as exc:  # the group's coordinator moving: ask again
+                if exc.args[0].code() not in COORDINATOR_MOVING:
+                    raise
+                found = []
+            committed = {tp.partition: tp.offset for tp in found}
+            if committed and all(committed[p] >= end for p, end in ends.items()):
                 return
             assert time.monotonic() < deadline, f"{group} did not get through {topic} in 60s"
             time.sleep(0.1)  # committed offsets are polled: Kafka has no "wait for commit"
