@@ -204,6 +204,23 @@ def test_template_is_applied_and_every_event_type_is_stored_as_specified(
     assert audit_run.verify()["ok"]
 
 
+def test_indices_made_by_an_older_template_get_the_new_fields(audit_run: AuditRun) -> None:
+    first_template = {  # the shape of the first shipped template: loose root, plain labels
+        "dynamic": "false",
+        "properties": {
+            "labels": {"type": "object", "dynamic": "true"},
+            "kafka": {"properties": {"offset": {"type": "long"}}},
+        },
+    }
+    index = f"{audit_run.prefix}-2026.01"
+    audit_run.es.indices.delete_index_template(name=audit_run.prefix)
+    audit_run.es.indices.create(index=index, mappings=first_template)
+    install_template(audit_run.es, audit_run.prefix, TEMPLATE)
+    mapping = audit_run.es.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["dynamic"] == "strict"
+    assert "chain" in mapping["properties"]["commandcenter"]["properties"]
+
+
 def test_a_field_outside_the_template_is_refused_and_kept_as_a_placeholder(
     audit_run: AuditRun,
 ) -> None:

@@ -161,8 +161,22 @@ def install_template(client: Elasticsearch, prefix: str, template_file: Path) ->
         template["settings"]["index.lifecycle.name"] = policy
     client.indices.put_index_template(name=prefix, **body)
     if client.indices.exists(index=f"{prefix}-*", allow_no_indices=False):
-        client.indices.put_mapping(index=f"{prefix}-*", **template["mappings"])
+        upgrade_mappings(client, prefix, template["mappings"])
     return body
+
+
+def upgrade_mappings(client: Elasticsearch, prefix: str, mappings: dict[str, Any]) -> None:
+    """Give existing indices the template's new fields. Settings an index cannot change
+    (`subobjects` of `labels` on indices made by the first template) are left as they are."""
+    try:
+        client.indices.put_mapping(index=f"{prefix}-*", **mappings)
+        return
+    except ApiError as exc:
+        log.warning(
+            "full mapping update refused, retrying without labels", extra={"error": str(exc)}
+        )
+    properties = {k: v for k, v in mappings["properties"].items() if k != "labels"}
+    client.indices.put_mapping(index=f"{prefix}-*", **{**mappings, "properties": properties})
 
 
 # Closed months become read-only: one more obstacle to editing the trail in place.
