@@ -107,7 +107,8 @@ class AlertHandlers:
         return count
 
     def on_message(self, item: Received) -> list[Outgoing]:
-        """An alert state or a deploy -> the anomalies it reveals (deploys reveal none alone)."""
+        """An alert state or a deploy -> the anomalies it reveals (a deploy: only when reported
+        after the storm it explains had begun)."""
         event = item.event
         self._busy = True
         self._watermark = max(self._watermark, event.metadata.occurred_at.timestamp())
