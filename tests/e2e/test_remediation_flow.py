@@ -9,6 +9,7 @@ against the Argo CD stand-in (contracts.md §4).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from cc.events import (
     Event,
@@ -47,9 +49,13 @@ approval_ttl_minutes: 30
 rate_limit: {automatic_actions_per_service_per_hour: 3}
 rules:
   - {name: prod-needs-approval, environments: [prod], gate: needs_approval}
-  - {name: staging-automatic, environments: [staging], gate: auto}
+  - name: staging-automatic
+    environments: [staging]
+    actions: [argocd_rollback, argocd_sync, k8s_restart, k8s_scale]
+    gate: auto
 default: {name: default-needs-approval, gate: needs_approval}
 """
+DEPLOYMENTS = "deployments.deployment-observed.v1"
 TOPICS = {
     "opened": "incidents.incident-opened.v1",
     "updated": "incidents.incident-updated.v1",
@@ -155,6 +161,23 @@ def alert_labels(alertname: str, service: str, namespace: str, env: str) -> dict
     }
 
 
+def consumed(bootstrap: str, group: str, topic: str, timeout: float = 30) -> None:
+    """Until `group` has committed past everything now on `topic` (the planner saw the deploy
+    before the storm, as it would in life; the other order is covered by unit tests)."""
+    end = end_offsets(bootstrap, topic)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            done = consumer.committed([TopicPartition(topic, p) for p in end], timeout=10)
+            if all(tp.offset >= end[tp.partition] for tp in done):
+                return
+            time.sleep(0.1)  # the broker offers no wait for "group committed past"
+    finally:
+        consumer.close()
+    raise TimeoutError(f"{group} did not consume {topic} within {timeout}s")
+
+
 def storm(am_url: str, labels: dict[str, str], *, resolve: bool = False) -> None:
     """STORM alerts of one service through the real Alertmanager (or their resolution)."""
     now = datetime.now(UTC).isoformat()
@@ -202,19 +225,45 @@ def of_incident(incident_id: str) -> Callable[[Event], bool]:
     return lambda e: getattr(e, "incident_id", None) == incident_id
 
 
+def rollback_of(incident_id: str) -> Callable[[Event], bool]:
+    """The incident's rollback plan (a first, other plan exists when the planner met the
+    storm's first anomaly before the deploy event: the deploy then comes as an update)."""
+    return lambda e: of_incident(incident_id)(e) and getattr(e, "action", "") == "argocd_rollback"
+
+
+def of_plan(plan_id: str) -> Callable[[Event], bool]:
+    return lambda e: getattr(e, "plan_id", None) == plan_id
+
+
+def suspect_named(topics: Topics, incident: IncidentOpened) -> tuple[str, str]:
+    """(application, revision) of the suspect the incident names, at opening or in an update."""
+    if incident.suspect is not None:
+        return incident.suspect.application, incident.suspect.revision
+
+    def names_one(e: Event) -> bool:
+        return (
+            isinstance(e, IncidentUpdated)
+            and e.incident_id == incident.incident_id
+            and e.suspect is not None
+        )
+
+    update = topics.wait("updated", names_one)[0]
+    return update.suspect.application, update.suspect.revision
+
+
 def test_prod_storm_after_a_deploy_is_one_incident_with_a_rollback_awaiting_approval(
     endpoints: infra.Endpoints, planner: ServiceProcess, run_id: str
 ) -> None:
     topics = Topics(endpoints.kafka_bootstrap)
     app, namespace = f"pay-{run_id}", f"shop-{run_id}"
     deploy(app, namespace, "bad-prod-1", ["good-0", "bad-prod-1"])
+    consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
     labels = alert_labels(f"E2EErrors{run_id}", app, namespace, "prod")
     storm(endpoints.alertmanager_url, labels)
 
     [opened] = topics.wait("opened", service_of(app))
-    assert opened.suspect is not None, "the incident names the deploy"
-    assert (opened.suspect.application, opened.suspect.revision) == (app, "bad-prod-1")
-    [plan] = topics.wait("planned", of_incident(opened.incident_id))
+    assert suspect_named(topics, opened) == (app, "bad-prod-1"), "the incident names the deploy"
+    [plan] = topics.wait("planned", rollback_of(opened.incident_id))
     assert isinstance(plan, RemediationPlanned)
     assert (plan.action, plan.gate, plan.gate_rule) == (
         "argocd_rollback",
@@ -249,25 +298,26 @@ def test_staging_rollback_runs_is_verified_and_teaches_the_next_plan(
         automated={"prune": True, "selfHeal": True},
     )
     deploy(app, namespace, "bad-2", ["good-1", "bad-2"])
+    consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
     labels = alert_labels(f"E2ECartErrors{run_id}", app, namespace, "staging")
     storm(endpoints.alertmanager_url, labels)
 
     [opened] = topics.wait("opened", service_of(app))
-    assert opened.suspect is not None and opened.suspect.revision == "bad-2"
-    [plan] = topics.wait("planned", of_incident(opened.incident_id))
+    assert suspect_named(topics, opened) == (app, "bad-2")
+    [plan] = topics.wait("planned", rollback_of(opened.incident_id))
     assert (plan.action, plan.gate, plan.gate_rule) == (
         "argocd_rollback",
         "auto",
         "staging-automatic",
     )
-    [done] = topics.wait("executed", of_incident(opened.incident_id), timeout=60)
+    [done] = topics.wait("executed", of_plan(plan.plan_id), timeout=60)
     assert isinstance(done, RemediationExecuted)
     assert done.status == "succeeded", done.detail
     [rollback] = argocd.rollbacks(app)
     assert rollback["body"]["id"] in (1, "1"), "back to the history entry before the suspect"
 
     storm(endpoints.alertmanager_url, labels, resolve=True)  # the rollback worked
-    [verified] = topics.wait("verified", of_incident(opened.incident_id), timeout=60)
+    [verified] = topics.wait("verified", of_plan(plan.plan_id), timeout=60)
     assert isinstance(verified, RemediationVerified)
     assert verified.outcome == "resolved" and verified.execution_id == done.execution_id
     [resolved] = topics.wait("resolved", of_incident(opened.incident_id), timeout=60)
@@ -280,10 +330,11 @@ def test_staging_rollback_runs_is_verified_and_teaches_the_next_plan(
         automated={"prune": True, "selfHeal": True},
     )
     deploy(app, namespace, "bad-3", ["good-1", "bad-2", "good-1", "bad-3"])
+    consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
     storm(endpoints.alertmanager_url, {**labels, "wave": uuid.uuid4().hex[:6]})
     incidents = topics.wait("opened", service_of(app), count=2)
     second = next(e for e in incidents if e.incident_id != opened.incident_id)
-    [again] = topics.wait("planned", of_incident(second.incident_id))
+    [again] = topics.wait("planned", rollback_of(second.incident_id))
     assert again.action == "argocd_rollback"
     assert (
         "argocd_rollback resolved 1 of 1 similar incidents for this service (posterior 0.80)"
