@@ -87,3 +87,17 @@ def test_train_writes_a_loadable_artefact(tmp_path: Path) -> None:
     assert trained.version == "test-v0"
     assert trained.card.samples > 1000
     assert trained(np.zeros((3, LAGS), dtype=np.float32)).shape == (3,)
+
+
+def test_the_default_handler_serves_the_committed_model() -> None:
+    from anomaly_detector.metrics.examples import noisy, samples_event
+    from anomaly_detector.metrics.handler import build_metric_handler
+    from cc.kafka.state import MemoryStateStore
+    from cc.testing.events import received
+
+    handle = build_metric_handler(MemoryStateStore())
+    values = noisy(400, seed=21)
+    values[380:] += 20.0
+    out = handle([received(samples_event([float(v) for v in values]))])
+    assert [o.event.kind for o in out] == ["metric_anomaly"]
+    assert out[0].event.evidence["model_version"] == "metric-forecaster-v1"
