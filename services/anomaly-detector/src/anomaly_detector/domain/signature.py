@@ -49,7 +49,7 @@ def signature_of(labels: dict[str, str]) -> Sig:
 
 def rare_key(sig: Sig, labels: dict[str, str], ignore: frozenset[str]) -> str:
     """Service, alert name, severity and the set of label names: what 'seen before' means."""
-    names = ",".join(sorted(n for n in labels if n not in ignore))
+    names = ",".join(sorted(n for n in labels if n not in ignore) if ignore else sorted(labels))
     return SEP.join((sig.service, sig.namespace, sig.alertname, labels.get("severity", ""), names))
 
 
