@@ -1,6 +1,6 @@
 """Alert-detector benchmark: alert events/s through the detectors beside an Avro passthrough.
 
-    uv run python bench/detector/alerts.py [--events 60000] [--runs 3]
+    uv run python bench/detector/alerts.py [--events 60000] [--runs 5]
 
 Single thread, in this process, the same pre-encoded events both ways, in batches of 500 as the
 consumer loop hands them over:
@@ -180,7 +180,7 @@ def detectors_path(events: list[tuple[str, bytes]]) -> tuple[float, dict[str, in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=60_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     say(f"building {args.events} events")
     events = workload(args.events)

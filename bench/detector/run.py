@@ -1,7 +1,7 @@
 """Detector benchmarks: the alert detectors (alerts.py) and, when present, the metric path
 (metrics_path.py), each beside its own passthrough baseline measured in the same run.
 
-    uv run python bench/detector/run.py [--events 60000] [--runs 3]
+    uv run python bench/detector/run.py [--events 60000] [--runs 5]
 
 Each script runs in its own interpreter (one thread: figures are per core); their tables and
 JSON lines are printed one after the other. Options are passed to alerts.py.
