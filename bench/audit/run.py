@@ -46,6 +46,7 @@ from compliance_auditor.adapters.elasticsearch_store import (
 )
 from compliance_auditor.domain.documents import Origin, audit_document
 from compliance_auditor.handlers import Auditor
+from compliance_auditor.main import tune_gc
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy/elasticsearch/audit-index-template.json"
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         for (p, o, _), e in zip(raw, batch, strict=True)
     ]
     say(f"{args.docs} documents of {statistics.mean(map(len, docs)):.0f} bytes on average")
+    tune_gc()  # as the service does
 
     sizing: dict[int, float] = {}
     for attempt in range(2):  # best of two passes: the machine is shared

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -91,6 +92,14 @@ def api_context(settings: Settings, client: Elasticsearch) -> ApiContext:
     )
 
 
+def tune_gc() -> None:
+    """Fewer full collections: a batch keeps thousands of documents alive for a moment, which
+    otherwise triggers collections over everything long-lived (about 15 % of the CPU per
+    document in bench/audit). Objects built at start-up are moved out of the collector's way."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def cli() -> None:
     """Run the service until SIGTERM."""
     settings = Settings()
@@ -111,6 +120,7 @@ def cli() -> None:
         anchor_every=timedelta(seconds=settings.anchor_interval_s),
         chunk=settings.bulk_docs,
     )
+    tune_gc()
     serve_consumer(
         SERVICE,
         settings,
