@@ -38,6 +38,10 @@ def slack() -> Iterator[FakeSlack]:
         yield server
 
 
+# services that run more than one loop name the other loops' groups <group>.<loop>
+SUB_LOOPS = ("metrics", "executor", "rules", "slack", "pagerduty", "teams")
+
+
 @pytest.fixture(scope="session")
 def otlp() -> Iterator[OtlpReceiver]:
     with OtlpReceiver() as receiver:
@@ -75,7 +79,8 @@ def services(
         for name in PORTS:
             # fresh groups that begin at "now": earlier runs' data on the broker is not replayed
             group = f"e2e-{session}-{name}"
-            start_at_end(endpoints.kafka_bootstrap, group, topics)
+            for loop_group in (group, *(f"{group}.{loop}" for loop in SUB_LOOPS)):
+                start_at_end(endpoints.kafka_bootstrap, loop_group, topics)
             service_env_ = {**env, "CC_CONSUMER_GROUP": group}
             running[name] = ServiceProcess(
                 name, PORTS[name], LOG_DIR / f"{name}.log", service_env_

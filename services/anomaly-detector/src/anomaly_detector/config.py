@@ -43,6 +43,10 @@ class Settings(ServiceSettings):
     state_topic: str = "anomaly-detector.state.alerts.v1"
     """Compacted topic holding the alert detectors' state (windows, baselines, seen signatures,
     recent deploys, open storms)."""
+    metrics_enabled: bool = True
+    """Score remote_write samples (loads the TensorFlow model at start)."""
+    metric_state_topic: str = "anomaly-detector.state.metrics.v1"
+    """Compacted topic holding each series' streaming statistics and episode."""
     tick_seconds: float = Field(default=1.0, gt=0)
     """How often time-driven results (storms and flapping episodes ending) are looked for."""
 

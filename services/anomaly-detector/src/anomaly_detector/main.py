@@ -14,14 +14,21 @@ from anomaly_detector.handlers import (
     SERVICE,
     AlertHandlers,
 )
+from anomaly_detector.metrics.handler import build_metric_handler
 from cc.events import Serde
-from cc.kafka import ConsumerLoop, EventProducer, LoopConfig
+from cc.kafka import ConsumerLoop, EventProducer
 from cc.kafka.metrics import ConsumerMetrics
 from cc.kafka.state import KafkaStateStore
-from cc.kafka.topics import dead_letter_topic
-from cc.platform.runtime import consumer_overrides, make_serde, run_loops_service, start_platform
+from cc.platform.runtime import (
+    loop_config,
+    make_serde,
+    run_loops_service,
+    start_platform,
+)
 
 log = logging.getLogger(__name__)
+
+METRICS_TOPIC = "metrics.metric-samples-received.v1"
 
 
 def cli() -> None:
@@ -40,12 +47,28 @@ def cli() -> None:
     log.info("alert detector state restored", extra={"keys": restored})
     loops = [alert_loop(settings, serde, producer, metrics, alerts)]
 
-    # ---- METRIC LOOP: the metric path (anomaly_detector.metrics) is wired here by the lead ----
-    # loops.append(<its ConsumerLoop over metrics.metric-samples-received.v1, own group>)
-    # ---- end of the metric loop's spot ----
+    if settings.metrics_enabled:
+        loops.append(metric_loop(settings, serde, producer, metrics))
 
     run_loops_service(
         SERVICE, loops, registry=registry, host=settings.http_host, port=settings.http_port
+    )
+
+
+def metric_loop(
+    settings: Settings, serde: Serde, producer: EventProducer, metrics: ConsumerMetrics
+) -> ConsumerLoop:
+    """Metric samples in their own group and thread: TensorFlow batches never delay alerts."""
+    store = KafkaStateStore(settings.kafka_bootstrap, settings.metric_state_topic, producer)
+    log.info("metric detector state restored", extra={"series": store.load()})
+    group = f"{settings.consumer_group or SERVICE}.metrics"
+    return ConsumerLoop(
+        loop_config(SERVICE, settings, topics=[METRICS_TOPIC], group_id=group),
+        serde,
+        producer,
+        batch_handler=build_metric_handler(store),
+        metrics=metrics,
+        before_commit=store.flush,
     )
 
 
@@ -57,15 +80,7 @@ def alert_loop(
     alerts: AlertHandlers,
 ) -> ConsumerLoop:
     """Alerts and deploys, one loop and one thread: the detectors' state needs no locks."""
-    config = LoopConfig(
-        service=SERVICE,
-        group_id=settings.consumer_group or SERVICE,
-        topics=[ALERTS_TOPIC, DEPLOYMENTS_TOPIC],
-        dead_letter_topic=dead_letter_topic(SERVICE),
-        bootstrap=settings.kafka_bootstrap,
-        batch_size=settings.consumer_batch_size,
-        consumer_config=consumer_overrides(settings),
-    )
+    config = loop_config(SERVICE, settings, topics=[ALERTS_TOPIC, DEPLOYMENTS_TOPIC])
     return ConsumerLoop(
         config,
         serde,
