@@ -57,7 +57,9 @@ def test_alert_reaches_slack_audit_and_one_trace(
             {
                 "labels": {
                     "alertname": alertname,
-                    "service": "checkout",
+                    # a service of its own: the planner groups a service's alerts into one
+                    # incident, and an earlier run's alert may still be firing
+                    "service": f"checkout-{run_id}",
                     "namespace": "shop",
                     "severity": "critical",
                     "run_id": run_id,
