@@ -11,6 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    ResourceType,
+)
 
 from cc.events import SingleObjectSerde
 from cc.kafka import EventProducer
@@ -87,6 +92,11 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(audit_run: AuditRun) ->
     finally:
         auditor.stop()
     assert_exactly_once_and_clean(audit_run, EVENTS)
+    admin = AdminClient({"bootstrap.servers": audit_run.bootstrap})
+    (configs,) = admin.describe_configs(
+        [ConfigResource(ResourceType.TOPIC, audit_run.anchor_topic)]
+    ).values()
+    assert configs.result(30)["cleanup.policy"].value == "compact", "latest anchors kept for good"
 
 
 class SteadyLoad:

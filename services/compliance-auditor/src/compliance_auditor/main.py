@@ -9,7 +9,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
-from cc.kafka import ensure_topics, load_topics
+from cc.kafka import load_topics
 from cc.platform.auth import TokenTable
 from cc.platform.runtime import make_serde, serve_consumer, start_platform
 from compliance_auditor.adapters.elasticsearch_store import (
@@ -17,7 +17,7 @@ from compliance_auditor.adapters.elasticsearch_store import (
     install_template,
 )
 from compliance_auditor.adapters.elasticsearch_trail import ElasticsearchTrail
-from compliance_auditor.adapters.kafka_anchors import read_anchors
+from compliance_auditor.adapters.kafka_anchors import ensure_anchor_topic, read_anchors
 from compliance_auditor.api.app import RouterFactory, audit_routers
 from compliance_auditor.api.context import ApiContext
 from compliance_auditor.config import Settings
@@ -112,7 +112,7 @@ def cli() -> None:
         bulk_bytes=settings.bulk_bytes,
     )
     install_template(client, settings.index_prefix, template_path(settings.index_template))
-    ensure_topics(settings.kafka_bootstrap, {settings.anchor_topic: 1})
+    ensure_anchor_topic(settings.kafka_bootstrap, settings.anchor_topic)
     auditor = Auditor(
         store,
         index_prefix=settings.index_prefix,

@@ -6,8 +6,16 @@ import time
 import uuid
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
 
 from cc.events import AuditAnchor, DecodeError, Serde
+from cc.kafka.state import ensure_state_topic
 from compliance_auditor.domain.verification import Anchor
 
 
@@ -55,3 +63,14 @@ def read_anchors(
         raise ConnectionError(f"cannot read anchors from {topic}: {exc}") from exc
     finally:
         consumer.close()
+
+
+def ensure_anchor_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> None:
+    """The anchor topic, compacted: the latest anchor of every stream is kept for good (and it
+    covers everything before it: a rewrite of any earlier record changes the head's hash)."""
+    ensure_state_topic(bootstrap, topic, timeout)  # created compacted when missing
+    compact = ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[compact])
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout)  # a topic made by `make topics` is compacted from now on
