@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from elastic_transport import ConnectionTimeout
+from elastic_transport import ApiResponseMeta, ConnectionTimeout, HttpHeaders
+from elasticsearch import ApiError
 
 from cc.kafka import RetryableError
-from compliance_auditor.adapters.elasticsearch_store import ElasticsearchAuditStore
+from compliance_auditor.adapters.elasticsearch_store import (
+    ElasticsearchAuditStore,
+    install_template,
+)
 from compliance_auditor.ports import AuditWrite
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "deploy/elasticsearch/audit-index-template.json"
 
 
 class FakeClient:
@@ -68,3 +75,45 @@ def test_a_refused_bulk_item_that_may_pass_later_is_retryable(status: int) -> No
 def test_an_unreachable_or_slow_cluster_is_retryable() -> None:
     with pytest.raises(RetryableError, match="unreachable"):
         store(FakeClient(fail=ConnectionTimeout("timed out"))).write(writes(1))
+
+
+class Recorder:
+    """Records calls by name; `answers` gives a callable's result (or raises it)."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]], answers: dict[str, Any]) -> None:
+        self.calls = calls
+        self.answers = answers
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            answer = self.answers.get(name)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return call
+
+
+class TemplateClient:
+    def __init__(self, *, ilm: bool, existing: bool) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        meta = ApiResponseMeta(400, "1.1", HttpHeaders(), 0.0, None)  # type: ignore[arg-type]
+        no_ilm = ApiError("no handler found for uri [/_ilm/status]", meta, {})
+        self.ilm = Recorder(self.calls, {"get_status": {} if ilm else no_ilm})
+        self.indices = Recorder(self.calls, {"exists": existing})
+
+
+@pytest.mark.parametrize("ilm", [True, False])
+def test_the_template_follows_the_prefix_and_uses_ilm_only_where_the_cluster_has_it(
+    ilm: bool,
+) -> None:
+    client = TemplateClient(ilm=ilm, existing=False)
+    body = install_template(client, "trail", TEMPLATE)  # type: ignore[arg-type]
+    assert body["index_patterns"] == ["trail-*"]
+    assert body["template"]["aliases"] == {"trail": {}}
+    names = [name for name, _ in client.calls]
+    assert ("put_lifecycle" in names) is ilm
+    settings = body["template"]["settings"]
+    assert (settings.get("index.lifecycle.name") == "trail-policy") is ilm
+    assert "put_mapping" not in names, "no existing index to upgrade"
