@@ -10,7 +10,7 @@ from typing import Any
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
-from fastapi import HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 
 from cc.platform.auth import Principal, Role, TokenTable, require_role
 from compliance_auditor.verify import Report
@@ -36,6 +36,16 @@ class ApiContext:
     def require(self, minimum: Role) -> Callable[..., Principal]:
         """FastAPI dependency: 401 without a known token, 403 below `minimum`."""
         return require_role(self.tokens, minimum)
+
+    def router(self, prefix: str, minimum: Role = Role.VIEWER) -> APIRouter:
+        """A router whose every route needs a bearer token of `minimum` or above (and says so,
+        401/403 included, in the OpenAPI document)."""
+        return APIRouter(
+            prefix=prefix,
+            tags=[prefix.strip("/").split("/")[0]],
+            dependencies=[Depends(self.require(minimum))],
+            responses=AUTH_RESPONSES,
+        )
 
 
 @contextmanager

@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from cc.platform.auth import Role
-from compliance_auditor.api.context import AUTH_RESPONSES, ApiContext, elasticsearch_errors, invalid
+from compliance_auditor.api.context import ApiContext, elasticsearch_errors, invalid
 
 TRACE_ID = r"^[0-9a-f]{32}$"
 # @timestamp orders the trail; event.id (unique) breaks ties so pages never overlap or skip
@@ -104,12 +103,7 @@ class Page(BaseModel):
 
 def search_router(ctx: ApiContext) -> APIRouter:
     """`GET /audit/search` and `GET /audit/records/{event_id}`."""
-    router = APIRouter(
-        prefix="/audit",
-        tags=["audit"],
-        dependencies=[Depends(ctx.require(Role.VIEWER))],
-        responses=AUTH_RESPONSES,
-    )
+    router = ctx.router("/audit")
 
     @router.get("/search", summary="Search the audit trail (bearer token, role viewer or above)")
     def search(

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from cc.platform.auth import Role
-from compliance_auditor.api.context import AUTH_RESPONSES, ApiContext, elasticsearch_errors
+from compliance_auditor.api.context import ApiContext, elasticsearch_errors
 
 
 def verify_router(ctx: ApiContext) -> APIRouter:
     """The verification endpoint."""
-    router = APIRouter(
-        prefix="/audit",
-        tags=["audit"],
-        dependencies=[Depends(ctx.require(Role.VIEWER))],
-        responses=AUTH_RESPONSES,
-    )
+    router = ctx.router("/audit")
 
     @router.get(
         "/verify",
