@@ -29,19 +29,16 @@ from cc.events import (
     RemediationPlanned,
     RemediationVerified,
 )
-from cc.kafka import load_topics
 from cc.testing import infra
 from cc.testing.fake_argocd import DEFAULT_TOKEN, FakeArgoCD
-from cc.testing.groups import start_at_end
 from cc.testing.kafka_reader import end_offsets, read_events
 from cc.testing.processes import ServiceProcess
 from tests.conftest import E2E_INGESTOR_PORT
-from tests.e2e.conftest import E2E_ARGOCD_TOKEN, LOG_DIR
+from tests.e2e.conftest import E2E_ARGOCD_TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.alertmanager]
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTOR_PORT = 18187
 STORM = 60
 POLICY = """
 version: 1
@@ -78,8 +75,9 @@ def planner(
     endpoints: infra.Endpoints,
     argocd: FakeArgoCD,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ServiceProcess]:
-    """The session's planner restarted with this flow's settings, and the executors beside it."""
+) -> ServiceProcess:
+    """The session's planner restarted with this flow's settings (its executors act on a local
+    Argo CD stand-in and the real Alertmanager)."""
     policy = tmp_path_factory.mktemp("planner") / "policy.yaml"
     policy.write_text(POLICY)
     session = services["remediation-planner"]
@@ -95,22 +93,11 @@ def planner(
         "REMEDIATION_PLANNER_ARGOCD_TOKEN": DEFAULT_TOKEN,
         "REMEDIATION_PLANNER_ARGOCD_POLL_INTERVAL_S": "0.2",
         "REMEDIATION_PLANNER_ALERTMANAGER_URL": endpoints.alertmanager_url,
-        "REMEDIATION_PLANNER_EXECUTOR_HTTP_PORT": str(EXECUTOR_PORT),
     }
     flow = ServiceProcess(session.name, session.port, session.log_file, env).start()
     services["remediation-planner"] = flow  # the session stops it at the end
-    # the executors' own group starts at "now" too: earlier runs' plans are not replayed
-    group = f"{env['CC_CONSUMER_GROUP']}.executor"
-    start_at_end(endpoints.kafka_bootstrap, group, [t.name for t in load_topics()])
-    executors = ServiceProcess(
-        "remediation-planner.executors", EXECUTOR_PORT, LOG_DIR / "executors.log", env
-    ).start()
-    try:
-        flow.wait_ready()
-        executors.wait_ready()
-        yield flow
-    finally:
-        executors.stop()
+    flow.wait_ready()  # its executor loop's group started at "now" with the session's groups
+    return flow
 
 
 def deploy(app: str, namespace: str, revision: str, history: list[str]) -> None:

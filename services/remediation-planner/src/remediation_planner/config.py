@@ -4,13 +4,14 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from cc.platform.settings import ServiceSettings
+from remediation_planner.executors.settings import ExecutorSettings
 
 SERVICE = "remediation-planner"
 
 
-class Settings(ServiceSettings):
-    """What the remediation-planner reads from the environment."""
+class Settings(ExecutorSettings):
+    """What the remediation-planner reads from the environment (executor and approval API
+    settings included: one process runs planning, execution and the API)."""
 
     model_config = SettingsConfigDict(env_prefix="REMEDIATION_PLANNER_", extra="ignore")
 
@@ -32,6 +33,8 @@ class Settings(ServiceSettings):
     """How long the alerts are watched after an action before its outcome is recorded."""
     resolved_retention_s: float = 86400.0
     """Resolved incidents are kept (for late verifications) this long, then forgotten."""
+    executors_enabled: bool = True
+    """Run the execution loop in this process (its own consumer group `<group>.executor`)."""
     tick_interval_s: float = 1.0
     """How often time-driven work (quiet periods, verifications, updates) runs."""
 

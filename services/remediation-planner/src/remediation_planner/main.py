@@ -14,7 +14,9 @@ from cc.kafka.state import KafkaStateStore
 from cc.platform.runtime import loop_config, make_serde, run_loops_service, start_platform
 from remediation_planner.adapters.policy_file import load_policy
 from remediation_planner.adapters.runbook_file import load_runbooks
+from remediation_planner.api.wiring import approval_routes
 from remediation_planner.config import SERVICE, Settings
+from remediation_planner.executors.wiring import build_execution_loop
 from remediation_planner.handlers import CONSUMES, Planner, Stores, Timing
 
 log = logging.getLogger(__name__)
@@ -71,14 +73,18 @@ def cli() -> None:
         tick_interval=settings.tick_interval_s,
     )
     loops = [planning_loop]
-    # ---- EXECUTION AND APPROVAL WIRING (executor helper / lead) --------------------------------
-    # The executor loop goes here, with its own consumer group `<group>.executor`:
-    #     loops.append(build_execution_loop(ExecutorSettings(), serde, producer, metrics))
-    # (remediation_planner.executors.wiring), and the approval API (remediation_planner.api)
-    # beside the ops endpoints, e.g. on its own BackgroundServer, before run_loops_service.
-    # Once the executors run in this process, drop the separate executors process that
-    # tests/e2e/test_remediation_flow.py (fixture `planner`) starts.
-    # ---------------------------------------------------------------------------------------------
+    if settings.executors_enabled:
+        loops.append(build_execution_loop(settings, serde, producer, metrics))
+    routers, checks = [], {}
+    if (approval := approval_routes(settings, serde, producer)) is not None:
+        router, replay = approval
+        routers, checks = [router], {"plans_replayed": replay.ready}
     run_loops_service(
-        SERVICE, loops, registry=registry, host=settings.http_host, port=settings.http_port
+        SERVICE,
+        loops,
+        registry=registry,
+        host=settings.http_host,
+        port=settings.http_port,
+        extra_checks=checks,
+        routers=routers,
     )
