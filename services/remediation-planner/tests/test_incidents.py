@@ -73,6 +73,22 @@ def test_severity_rise_is_published_at_once(make_planner: MakePlanner) -> None:
     assert update.event.severity == "critical" and "severity" in update.event.change
 
 
+def test_anomalies_marked_not_to_page_join_incidents_but_never_open_one(
+    make_planner: MakePlanner,
+) -> None:
+    planner = make_planner()
+    transient = anomaly_of(["t"], WEB, kind="transient")
+    transient.evidence["page"] = "false"
+    assert planner.on_batch([received(transient)]) == []
+    assert planner.book.incidents == {}
+    [opened] = of(planner.on_batch([received(anomaly_of(["a"], WEB))]), OPENED)
+    flapping = anomaly_of(["f"], WEB, kind="flapping", at=T0 + timedelta(seconds=5))
+    flapping.evidence["page"] = "false"
+    planner.on_batch([received(flapping)])
+    incident = planner.book.incidents[opened.event.incident_id]
+    assert "f" in incident.members and "flapping" in incident.kinds
+
+
 def test_other_service_opens_another_incident(make_planner: MakePlanner) -> None:
     planner = make_planner()
     first = of(planner.on_batch([received(anomaly_of(["a"], WEB))]), OPENED)

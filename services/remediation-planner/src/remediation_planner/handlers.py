@@ -146,6 +146,7 @@ class Planner:
             summary=event.summary,
             fingerprints=tuple(event.member_fingerprints),
             suspect=suspect,
+            pages=event.evidence.get("page", "true") != "false",
         )
         change = self.book.add_anomaly(
             anomaly, new_incident_id=deterministic_id("incident", event.anomaly_id)

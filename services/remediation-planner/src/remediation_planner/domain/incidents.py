@@ -68,6 +68,9 @@ class AnomalyIn:
     summary: str
     fingerprints: tuple[str, ...]
     suspect: Suspect | None = None
+    pages: bool = True
+    """False for what the detector marks as not worth a page (transient, flapping): it joins an
+    open incident of its place but never opens one."""
 
     @property
     def topology(self) -> str:
@@ -165,6 +168,8 @@ class IncidentBook:
             return None if incident is None else Change(incident, False, frozenset())
         opened = incident is None
         if incident is None:
+            if not anomaly.pages:
+                return None
             incident = self._open(anomaly, new_incident_id)
         reasons: set[str] = set()
         if anomaly.anomaly_id not in incident.anomalies:
