@@ -24,10 +24,13 @@ COPY services/ services/
 RUN uv sync --frozen --all-packages --no-dev --no-cache
 
 # Read at run time: the Avro contracts and topics table, the audit index template, the
-# remediation-planner's runbooks and policy (REMEDIATION_PLANNER_*_FILE point elsewhere).
+# detector's thresholds, the planner's runbooks and policy, the auditor's compliance rules
+# (each <SERVICE>_*_FILE setting can point at a mounted file instead).
 COPY schemas/ schemas/
 COPY deploy/elasticsearch/ deploy/elasticsearch/
+COPY deploy/anomaly-detector/ deploy/anomaly-detector/
 COPY deploy/remediation-planner/ deploy/remediation-planner/
+COPY deploy/compliance-auditor/ deploy/compliance-auditor/
 
 ENV PATH="/app/.venv/bin:${PATH}" \
     CC_SCHEMA_DIR=/app/schemas

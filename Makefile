@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := uv run --frozen python
 export UV_PYTHON := python3.11
 
-.PHONY: help setup lint format test unit integration e2e bench run infra-up infra-down infra-status topics schemas
+.PHONY: help setup lint format test unit integration e2e bench bench-nab run infra-up infra-down infra-status topics schemas
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,7 +57,12 @@ bench: setup  ## benchmarks (start Kafka; each prints its result beside a baseli
 	$(PY) bench/kafka_roundtrip.py
 	$(PY) bench/ingest/run.py
 	$(PY) bench/notify/run.py
+	$(PY) bench/detector/run.py
+	$(PY) bench/planner/run.py
 	$(PY) bench/audit/run.py
+
+bench-nab: setup  ## NAB scores of the metric detector on ../shared/datasets/nab-dev (about 5 min)
+	$(PY) bench/nab/run.py
 
 run: setup  ## start everything and replay the demo scenario through it (Ctrl-C stops all)
 	$(PY) -m cc.testing.demo
