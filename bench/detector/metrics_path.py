@@ -103,7 +103,7 @@ def main() -> None:
     passthrough_s = time.perf_counter() - started
 
     step_costs: list[float] = []
-    scorer = handler.detector.scorer
+    scorer = handler.scorer
     plain_step = scorer.step
 
     def timed_step(idx: Any, values: Any) -> Any:
