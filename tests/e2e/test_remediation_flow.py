@@ -9,7 +9,6 @@ against the Argo CD stand-in (contracts.md §4).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from cc.events import (
     Event,
@@ -30,7 +28,9 @@ from cc.events import (
     RemediationVerified,
 )
 from cc.testing import infra
+from cc.testing.argocd_webhook import on_deployed, post_notification
 from cc.testing.fake_argocd import DEFAULT_TOKEN, FakeArgoCD
+from cc.testing.groups import wait_consumed
 from cc.testing.kafka_reader import end_offsets, read_events
 from cc.testing.processes import ServiceProcess
 from tests.conftest import E2E_INGESTOR_PORT
@@ -102,38 +102,8 @@ def planner(
 
 def deploy(app: str, namespace: str, revision: str, history: list[str]) -> None:
     """Argo CD's on-deployed notification (deploy/argocd body contract) into the ingestor."""
-    now = datetime.now(UTC).isoformat()
-    body = {
-        "version": 1,
-        "trigger": "on-deployed",
-        "sentAt": now,
-        "app": {
-            "metadata": {"name": app, "namespace": "argocd"},
-            "spec": {
-                "project": "default",
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
-            },
-            "status": {
-                "sync": {"status": "Synced", "revision": revision},
-                "health": {"status": "Healthy"},
-                "operationState": {
-                    "phase": "Succeeded",
-                    "startedAt": now,
-                    "finishedAt": now,
-                    "syncResult": {"revision": revision},
-                },
-                "history": [
-                    {"id": i, "revision": r, "deployedAt": now} for i, r in enumerate(history, 1)
-                ],
-            },
-        },
-    }
-    response = httpx.post(
-        f"http://127.0.0.1:{E2E_INGESTOR_PORT}/webhooks/argocd",
-        json=body,
-        headers={"Authorization": f"Bearer {E2E_ARGOCD_TOKEN}"},
-        timeout=10,
-    )
+    body = on_deployed(app, namespace, revision, history)
+    response = post_notification(f"http://127.0.0.1:{E2E_INGESTOR_PORT}", E2E_ARGOCD_TOKEN, body)
     assert response.status_code == 202, response.text
 
 
@@ -151,18 +121,7 @@ def alert_labels(alertname: str, service: str, namespace: str, env: str) -> dict
 def consumed(bootstrap: str, group: str, topic: str, timeout: float = 30) -> None:
     """Until `group` has committed past everything now on `topic` (the planner saw the deploy
     before the storm, as it would in life; the other order is covered by unit tests)."""
-    end = end_offsets(bootstrap, topic)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            done = consumer.committed([TopicPartition(topic, p) for p in end], timeout=10)
-            if all(tp.offset >= end[tp.partition] for tp in done):
-                return
-            time.sleep(0.1)  # the broker offers no wait for "group committed past"
-    finally:
-        consumer.close()
-    raise TimeoutError(f"{group} did not consume {topic} within {timeout}s")
+    wait_consumed(bootstrap, group, topic, timeout)
 
 
 def storm(am_url: str, labels: dict[str, str], *, resolve: bool = False) -> None:

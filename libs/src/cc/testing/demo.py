@@ -22,9 +22,12 @@ import httpx
 
 from cc.kafka.topics import SERVICES as ALL_SERVICES
 from cc.kafka.topics import all_topics, ensure_topics, load_topics
-from cc.testing import audit, infra
+from cc.testing import audit, demo_flow, infra
+from cc.testing.fake_argocd import DEFAULT_TOKEN as ARGOCD_API_TOKEN
+from cc.testing.fake_argocd import FakeArgoCD
 from cc.testing.fake_slack import FakeSlack
-from cc.testing.groups import start_at_end
+from cc.testing.groups import start_at_end, wait_consumed
+from cc.testing.kafka_reader import end_offsets
 from cc.testing.otlp_receiver import OtlpReceiver, Span
 from cc.testing.processes import ServiceProcess
 
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[4]
 RUN_DIR = Path(os.environ.get("CC_RUN_DIR", ROOT / ".run"))
 LOGS = RUN_DIR / "logs"
 TOKEN = "demo-alertmanager-token"  # local demo only; real deployments read it from a secret
+DEPLOYMENTS = "deployments.deployment-observed.v1"
 PORTS = {
     "ingestor": 18080,
     "anomaly-detector": 18082,
@@ -40,6 +44,10 @@ PORTS = {
     "notifier": 18086,
 }
 SLACK_PORT, OTLP_PORT = 18090, 14318
+TOKENS_FILE = RUN_DIR / "demo-tokens"  # regenerated each run, mode 0600
+ARGOCD_WEBHOOK_TOKEN = "demo-argocd-webhook-token"  # local demo only
+# the services' other loops run in groups <group>.<loop>
+SUB_LOOPS = ("metrics", "executor", "rules", "slack")
 
 
 def say(message: str) -> None:
@@ -49,21 +57,38 @@ def say(message: str) -> None:
 
 
 def start_services(
-    endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
+    endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver, argocd: FakeArgoCD, run: str
 ) -> list[ServiceProcess]:
-    """The five services as processes, each logging to .run/logs/<service>.log."""
+    """The five services as processes, each logging to .run/logs/<service>.log.
+
+    Each run has its own consumer groups, starting at the end of the topics, and so its own
+    state topics: what earlier runs left on the local broker is neither replayed nor remembered.
+    """
     env = {
         "CC_KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap,
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "INGESTOR_ALERTMANAGER_TOKEN": TOKEN,
+        "INGESTOR_ARGOCD_TOKEN": ARGOCD_WEBHOOK_TOKEN,
         "NOTIFIER_SLACK_WEBHOOK_URL": slack.webhook_url,
+        "ANOMALY_DETECTOR_STATE_TOPIC": f"demo-{run}-anomaly-detector.state.alerts.v1",
+        "ANOMALY_DETECTOR_METRIC_STATE_TOPIC": f"demo-{run}-anomaly-detector.state.metrics.v1",
+        "REMEDIATION_PLANNER_API_TOKEN_FILE": str(TOKENS_FILE),
+        "REMEDIATION_PLANNER_ARGOCD_URL": argocd.base_url,
+        "REMEDIATION_PLANNER_ARGOCD_TOKEN": ARGOCD_API_TOKEN,
+        "REMEDIATION_PLANNER_ALERTMANAGER_URL": endpoints.alertmanager_url,
         "COMPLIANCE_AUDITOR_ELASTICSEARCH_URL": endpoints.elasticsearch_url,
+        "COMPLIANCE_AUDITOR_TOKENS_FILE": str(TOKENS_FILE),
     }
+    topics = [spec.name for spec in load_topics()]
     running = []
     for name, port in PORTS.items():
+        group = f"demo-{run}-{name}"
+        for loop_group in (group, *(f"{group}.{loop}" for loop in SUB_LOOPS)):
+            start_at_end(endpoints.kafka_bootstrap, loop_group, topics)
         env_name = f"{name.upper().replace('-', '_')}_HTTP_PORT"
-        process = ServiceProcess(name, port, LOGS / f"{name}.log", {**env, env_name: str(port)})
+        service_env = {**env, env_name: str(port), "CC_CONSUMER_GROUP": group}
+        process = ServiceProcess(name, port, LOGS / f"{name}.log", service_env)
         running.append(process.start())
     for process in running:
         process.wait_ready()
@@ -145,10 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         am_webhook_token=TOKEN,
     )
     ensure_topics(endpoints.kafka_bootstrap, all_topics(ALL_SERVICES))
-    # the services' groups begin at "now": test data left on this local broker is not replayed
-    topics = [spec.name for spec in load_topics()]
-    for service in PORTS:
-        start_at_end(endpoints.kafka_bootstrap, service, topics)
     say("consumer groups start at the end of the topics (earlier local data is not replayed)")
     LOGS.mkdir(parents=True, exist_ok=True)
     trace_log = (LOGS / "traces.jsonl").open("a")
@@ -158,16 +179,34 @@ def main(argv: list[str] | None = None) -> int:
         trace_log.write(json.dumps(span.to_json()) + "\n")
         trace_log.flush()
 
+    tokens = demo_flow.write_tokens(TOKENS_FILE)
     with (
         FakeSlack(port=SLACK_PORT) as slack,
         OtlpReceiver(port=OTLP_PORT, on_span=keep_span) as otlp,
+        demo_flow.argocd() as argocd,
     ):
         try:
-            services = start_services(endpoints, slack, otlp)
             run_id = uuid.uuid4().hex[:8]
+            services = start_services(endpoints, slack, otlp, argocd, run_id)
+            since = end_offsets(endpoints.kafka_bootstrap, demo_flow.PLANNED)
+            demo_flow.announce_deploy(f"http://127.0.0.1:{PORTS['ingestor']}", ARGOCD_WEBHOOK_TOKEN)
+            for name in ("anomaly-detector", "remediation-planner"):  # as in life: deploy first
+                wait_consumed(endpoints.kafka_bootstrap, f"demo-{run_id}-{name}", DEPLOYMENTS)
+            say(f"Argo CD deployed {demo_flow.APP} {demo_flow.BAD} (notification -> ingestor)")
             replay(endpoints.alertmanager_url, run_id)
             docs = wait_for_audit(endpoints.elasticsearch_url, run_id)
+            plan = demo_flow.wait_for_rollback_plan(endpoints.kafka_bootstrap, since)
             report(endpoints.elasticsearch_url, docs, slack, otlp.spans())
+            planner_url = f"http://127.0.0.1:{PORTS['remediation-planner']}"
+            auditor_url = f"http://127.0.0.1:{PORTS['compliance-auditor']}"
+            period = datetime.now(UTC).strftime("%Y-%m")
+            for line in [
+                *demo_flow.describe_plan(plan, planner_url, tokens),
+                *demo_flow.describe_audit(auditor_url, tokens, period),
+                f"Demo tokens        {TOKENS_FILE} (viewer, operator, approver, admin)",
+            ]:
+                print(line)
+            sys.stdout.flush()
             if "--exit" not in args:
                 stop.wait()
         finally:

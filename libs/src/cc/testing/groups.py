@@ -49,3 +49,21 @@ def start_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
             consumer.commit(offsets=offsets, asynchronous=False)
     finally:
         consumer.close()
+
+
+def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float = 30.0) -> None:
+    """Until `group` has committed past everything now on `topic`."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10)
+        partitions = sorted(metadata.topics[topic].partitions)
+        end = {p: high_watermark(consumer, topic, p) for p in partitions}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = consumer.committed([TopicPartition(topic, p) for p in end], timeout=10)
+            if all(tp.offset >= end[tp.partition] for tp in done):
+                return
+            time.sleep(0.1)  # the broker offers no wait for "group committed past"
+    finally:
+        consumer.close()
+    raise TimeoutError(f"{group} did not consume {topic} within {timeout}s")

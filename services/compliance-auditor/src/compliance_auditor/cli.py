@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from compliance_auditor import main as composition
 from compliance_auditor.config import Settings
+from compliance_auditor.kpis import cli as kpis_cli
+from compliance_auditor.reports import cli as reports_cli
 from compliance_auditor.reports.cli import progress_on_stderr
 from compliance_auditor.verify import describe
 
@@ -56,8 +58,9 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 
 SERVE = Command("serve", "run the service (the default)", lambda _parser: None, _serve)
 AUDIT = Command("audit", "audit trail tools: verify", _configure_audit, _audit)
-# `report` and `kpis` register here the same way
-COMMANDS: list[Command] = [SERVE, AUDIT]
+KPIS = Command("kpis", kpis_cli.HELP, kpis_cli.configure_kpis, kpis_cli.run_kpis)
+REPORT = Command("report", reports_cli.HELP, reports_cli.configure_report, reports_cli.run_report)
+COMMANDS: list[Command] = [SERVE, AUDIT, KPIS, REPORT]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,3 +44,7 @@ class Settings(ServiceSettings):
     """`name:role:token` lines for the audit API; unset (and no JWT secret): every call is 401."""
     jwt_secret: SecretStr | None = None
     """HS256 secret for bearer JWTs (claims sub, role, exp), as an alternative to tokens."""
+    rules_enabled: bool = True
+    """Check the compliance rules (a second loop, group `<group>.rules`)."""
+    rules_file: Path | None = None
+    """Compliance rules YAML; unset: deploy/compliance-auditor/rules.yaml as shipped."""

@@ -8,10 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
+from prometheus_client import CollectorRegistry
 
-from cc.kafka import load_topics
+from cc.kafka import ConsumerLoop, ConsumerMetrics, EventProducer, load_topics
 from cc.platform.auth import TokenTable
-from cc.platform.runtime import make_serde, serve_consumer, start_platform
+from cc.platform.runtime import loop_config, make_serde, run_loops_service, start_platform
 from compliance_auditor.adapters.elasticsearch_store import (
     ElasticsearchAuditStore,
     install_template,
@@ -20,13 +21,16 @@ from compliance_auditor.adapters.elasticsearch_trail import ElasticsearchTrail
 from compliance_auditor.adapters.kafka_anchors import ensure_anchor_topic, read_anchors
 from compliance_auditor.api.app import RouterFactory, audit_routers
 from compliance_auditor.api.context import ApiContext
+from compliance_auditor.api.kpis import kpis_router
+from compliance_auditor.api.reports import reports_router
 from compliance_auditor.config import Settings
 from compliance_auditor.handlers import SERVICE, Auditor
+from compliance_auditor.rules.loop import build_rules_loop
 from compliance_auditor.verify import Progress, Report, verify_trail
 
 DEFAULT_TEMPLATE = "deploy/elasticsearch/audit-index-template.json"
 # KPI and report routers of the audit API: `def kpis_router(ctx: ApiContext) -> APIRouter`
-EXTRA_ROUTERS: list[RouterFactory] = []
+EXTRA_ROUTERS: list[RouterFactory] = [kpis_router, reports_router]
 log = logging.getLogger(__name__)
 
 
@@ -121,13 +125,38 @@ def cli() -> None:
         chunk=settings.bulk_docs,
     )
     tune_gc()
-    serve_consumer(
+    registry = CollectorRegistry()
+    serde = make_serde(settings.schema_registry_url)
+    producer = EventProducer(settings.kafka_bootstrap, serde, client_id=SERVICE, registry=registry)
+    metrics = ConsumerMetrics(registry)  # once per registry: shared by the loops
+    loops = [
+        ConsumerLoop(
+            loop_config(SERVICE, settings, topics=audited_topics(settings)),
+            serde,
+            producer,
+            batch_handler=auditor.on_events,
+            metrics=metrics,
+            tick=auditor.tick,
+        )
+    ]
+    if settings.rules_enabled:
+        base = settings.consumer_group or SERVICE
+        loops.append(
+            build_rules_loop(
+                settings,
+                producer=producer,
+                serde=serde,
+                metrics=metrics,
+                rules_file=settings.rules_file,
+                state_topic=f"{base}.state.rules.v1",  # a new group starts from empty state
+            )
+        )
+    run_loops_service(
         SERVICE,
-        settings,
-        topics=audited_topics(settings),
+        loops,
+        registry=registry,
+        host=settings.http_host,
         port=settings.http_port,
-        batch_handler=auditor.on_events,
-        tick=auditor.tick,
         extra_checks={"elasticsearch": store.ready},
         routers=audit_routers(api_context(settings, client), EXTRA_ROUTERS),
     )

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import httpx
 
-DEFAULT_URL = "http://127.0.0.1:18085"
+DEFAULT_URL = "http://127.0.0.1:18083"  # the planner serves the API on its own port
 COLUMNS = ("plan_id", "status", "action", "incident_id", "proposer", "expires_at")
 
 

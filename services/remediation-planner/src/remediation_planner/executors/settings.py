@@ -25,7 +25,7 @@ class ExecutorSettings(ServiceSettings):
     http_timeout_s: float = 10.0
     argocd_poll_interval_s: float = 2.0
     """How often the rollback polls the app while waiting for healthy."""
-    executor_http_port: int = 18084
+    executor_http_port: int = 18089
     """Ops port of `python -m remediation_planner.executors` (the executors run alone)."""
     api_token_file: Path | None = None
     """`name:role:token` lines for the approval API (deploy/remediation-planner/tokens.example)."""
@@ -33,5 +33,5 @@ class ExecutorSettings(ServiceSettings):
     """HS256 secret for JWT bearer tokens (claims sub, role, exp); unset = token file only."""
     policy_file: Path = Path("deploy/remediation-planner/policy.yaml")
     """The planner's policy: refuses forbidden proposals, gives the approval TTL."""
-    api_http_port: int = 18085
+    api_http_port: int = 18088
     """Port of `python -m remediation_planner.api` (the approval API alone)."""
