@@ -22,9 +22,9 @@ def test_a_registered_command_runs_with_its_arguments_and_the_settings(
         seen.append((args, settings))
         return 3
 
-    report = cli.Command("report", "a report", configure, run)
+    report = cli.Command("summary", "a summary", configure, run)
     monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, report])
-    assert cli.main(["report", "--period", "2026-11"]) == 3
+    assert cli.main(["summary", "--period", "2026-11"]) == 3
     ((args, settings),) = seen
     assert args.period == "2026-11" and isinstance(settings, Settings)
 
