@@ -14,7 +14,7 @@ from anomaly_detector.metrics.examples import LABELS, T0, last_value, noisy, sam
 from anomaly_detector.metrics.handler import MetricHandler, MetricRules
 from anomaly_detector.metrics.replay import series_key
 from anomaly_detector.metrics.scoring import WARMUP, Scorer
-from anomaly_detector.metrics.series_state import Header, SeriesCodec, array_fields, rounds
+from anomaly_detector.metrics.series_state import HEADER, Header, SeriesCodec, array_fields, rounds
 from cc.events import (
     AnomalyDetected,
     MetricSample,
@@ -194,3 +194,39 @@ def test_state_written_by_the_handler_restores_the_series_exactly() -> None:
     restarted([received(samples_event([float(values[-1])], start=len(values) - 1))])  # a replay
     assert restarted.scorer.row(0) == h.scorer.row(0)
     assert restarted.last_seen == h.last_seen
+
+
+def written(store: MemoryStateStore) -> int:
+    """How many keys were put since the last call."""
+    store.flush()
+    count = len(store.flushed)
+    store.flushed.clear()
+    return count
+
+
+def test_state_is_written_every_checkpoint_interval_and_at_once_for_episodes() -> None:
+    store = MemoryStateStore()
+    h = MetricHandler(store, last_value, "m", MetricRules(checkpoint_s=300))
+    hot_above_50(h)
+    writes = []
+    for minute in range(12):
+        feed(h, {minute: 99.0 if minute in (7, 8) else 1.0})
+        writes.append(written(store))
+    # first sight, five minutes later, the anomalous samples, five minutes after the last write
+    assert writes == [1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0]
+    assert feed(h, {13: 1.0}) == [] and written(store) == 1
+
+
+def test_a_restart_from_a_checkpoint_older_than_the_last_samples_reports_nothing_twice() -> None:
+    store = MemoryStateStore()
+    h = MetricHandler(store, last_value, "m", MetricRules(checkpoint_s=300))
+    hot_above_50(h)
+    assert feed(h, {0: 1.0, 1: 1.0}) == []
+    assert feed(h, {2: 99.0}) == ["11:02"]
+    assert feed(h, {3: 1.0, 4: 1.0}) == []  # not written: the store holds minute 2
+    [(_, blob)] = store.items()
+    assert HEADER.unpack_from(blob)[2] == (T0 + timedelta(minutes=2)).timestamp()
+    restarted = MetricHandler(MemoryStateStore(dict(store.items())), last_value, "m")
+    hot_above_50(restarted)
+    assert feed(restarted, {2: 99.0, 3: 1.0, 4: 99.0}) == []  # redelivered; the same episode
+    assert restarted.last_seen == [(T0 + timedelta(minutes=4)).timestamp()]
