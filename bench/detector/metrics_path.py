@@ -10,7 +10,7 @@ service's serde. In the same process, on one core, each run times on the same pa
 - passthrough: decode every payload and re-encode the event (what any consumer must pay);
 - metric path: decode a consumer batch of `--batch` events, the metric handler on it (all
   samples of a batch scored together: one compiled TensorFlow call per round across series; the
-  state of every changed series encoded into an in-memory state store), encode the
+  state of the series due for a write encoded into an in-memory state store), encode the
   AnomalyDetected it produced, then the store's flush (the loop's before_commit).
 
 The paths alternate which goes first; every run has new samples (later timestamps: no replays).
@@ -83,13 +83,28 @@ def build_events(series: int, per_event: int, rounds: int, start: int, seed: int
     return events
 
 
+class CountingStore(MemoryStateStore):
+    """The in-memory store, counting the writes and their bytes (what Kafka would carry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+        self.bytes = 0
+
+    def put(self, key: str, value: bytes | None) -> None:
+        """Set or delete a key, counted."""
+        self.writes += 1
+        self.bytes += len(value or b"")
+        super().put(key, value)
+
+
 class MetricPath:
     """The handler with its costs recorded: per scoring step and per consumer batch."""
 
     def __init__(self, serde: Serde) -> None:
         self.serde = serde
         self.forecaster = Forecaster()
-        self.store = MemoryStateStore()
+        self.store = CountingStore()
         self.handler = MetricHandler(self.store, self.forecaster, self.forecaster.version)
         self.step_us: list[float] = []  # scorer cost per sample, per step
         self.handler_us: list[float] = []  # handler cost per sample, per batch
@@ -111,6 +126,7 @@ class MetricPath:
             self.handler([received(e, topic=TOPIC) for e in events[i : i + batch]])
         self.store.flush()
         self.step_us.clear()
+        self.store.writes = self.store.bytes = 0
 
     def run(self, payloads: list[bytes], batch: int, samples_per_event: int) -> float:
         """Seconds for the payloads through decode, handler, encode and flush."""
@@ -208,6 +224,12 @@ def main() -> None:
         f"p50 {pct(path.batch_ms, 50):.1f} ms, p99 {pct(path.batch_ms, 99):.1f} ms; "
         f"anomalies {path.anomalies}"
     )
+    writes = path.store.writes
+    print(
+        f"state: {writes / (samples * args.runs):.3f} series writes per sample, "
+        f"{path.store.bytes / max(writes, 1):,.0f} bytes per series (checkpoint every "
+        f"{path.handler.rules.checkpoint_s:.0f} s of sample time, samples every 15 s)"
+    )
     summary: dict[str, Any] = {
         "bench": "detector-metrics",
         "series": args.series,
@@ -225,6 +247,8 @@ def main() -> None:
         "batch_ms_p99": round(pct(path.batch_ms, 99), 1),
         "meets_targets": ratio >= TARGET_RATIO and max(step99, hand99) <= TARGET_US,
         "anomalies": path.anomalies,
+        "state_writes_per_sample": round(writes / (samples * args.runs), 4),
+        "state_bytes_per_series": round(path.store.bytes / max(writes, 1)),
         "runs": {"passthrough": [round(x) for x in base], "metric": [round(x) for x in metric]},
     }
     print(json.dumps(summary))
