@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_the_proposer_approving_their_own_plan_breaks_four_eyes(
         "p8", "inc-8", IN_WINDOW, service="shop", gate="needs_approval", proposer="carol"
     )
     decision = h.decided(plan, IN_WINDOW + timedelta(minutes=1), by="Carol")
-    events = [decision, plan] if decision_first else [plan, decision]
+    events: list[Event] = [decision, plan] if decision_first else [plan, decision]
     found = run(config, events)
     assert rules_of(found) == ["approval-by-proposer"]
     assert found[0].evidence == (plan.metadata.event_id, decision.metadata.event_id)
@@ -280,6 +281,20 @@ def test_a_replay_or_a_restart_on_the_same_state_publishes_nothing_twice(
     # a fresh state (another group) finds the same violations under the same ids
     again = run(config, h.events, clock=IN_WINDOW + LATER)
     assert {v.violation_id for v in again} == {v.violation_id for v in first}
+
+
+def test_a_replayed_approval_or_execution_is_remembered_once(config: RulesConfig) -> None:
+    h = History()
+    plan = h.planned(
+        "p17", "inc-17", IN_WINDOW, service="shop", gate="needs_approval", proposer="carol"
+    )
+    h.decided(plan, IN_WINDOW + timedelta(minutes=1), by="bob")
+    h.executed(plan, IN_WINDOW + timedelta(minutes=2))
+    state = MemoryStateStore()
+    run(config, h.events, state=state)
+    run(config, h.events, state=state)  # a replay
+    case = json.loads(state.get("plan:p17") or b"{}")
+    assert len(case["approvals"]) == 1 and len(case["executions"]) == 1
 
 
 def test_finished_cases_are_forgotten_after_the_retention(config: RulesConfig) -> None:

@@ -147,3 +147,28 @@ def test_a_backlog_on_another_topic_holds_the_deadline_clock_back() -> None:
     handler.on_event(received(ack, topic="remediation"))
     clock.now = 10.0
     assert handler.tick(opened_at + timedelta(hours=6)) == []  # acknowledged in time
+
+
+def test_right_after_a_restart_no_deadline_is_judged_before_the_backlog_could_arrive() -> None:
+    h = History()
+    opened_at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    opened = h.incident("inc-3", opened_at, service="shop")
+    ack = h.planned(
+        "p3", "inc-3", opened_at + timedelta(minutes=3), service="shop", proposer="erin"
+    )
+    state = MemoryStateStore()
+    RuleEngine(load_rules(SHIPPED), state).on_event(opened)  # before the restart
+    clock = Clock()
+    restarted = RulesHandler(
+        RuleEngine(load_rules(SHIPPED), MemoryStateStore(dict(state.items()))),
+        idle_after=5.0,
+        monotonic=clock,
+    )
+    wall = opened_at + timedelta(hours=6)
+    clock.now = 1.0  # joining the group: the acknowledgement is still in the backlog
+    assert restarted.clock(wall) is None
+    assert restarted.tick(wall) == []
+    restarted.on_event(received(ack, topic="remediation"))
+    clock.now = 10.0
+    fired = [o.event.rule_id for o in restarted.tick(wall)]  # type: ignore[attr-defined]
+    assert fired == ["incident-not-resolved"]  # acknowledged in time, never resolved

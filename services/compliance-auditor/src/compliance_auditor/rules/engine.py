@@ -148,10 +148,10 @@ class RuleEngine:
         elif isinstance(event, RemediationDecided):
             if event.decision == "approved":
                 entry = [event.decided_by, at.isoformat(), event.metadata.event_id]
-                case["approvals"] = [*case.get("approvals", []), entry]
+                case["approvals"] = _once(case.get("approvals", []), entry)
         else:
             entry = [event.status, at.isoformat(), event.metadata.event_id]
-            case["executions"] = [*case.get("executions", []), entry]
+            case["executions"] = _once(case.get("executions", []), entry)
         self._save(key, case, at)
         return self._judge("plan", event.plan_id, case)
 
@@ -294,6 +294,11 @@ class RuleEngine:
         found = self._judge("sync", app, case)
         self.state.put(key, None)  # closed: the next failure opens a new case
         return found
+
+
+def _once(entries: list[list[str]], entry: list[str]) -> list[list[str]]:
+    """The entries plus `entry`, unless an entry of the same event (a replay) is there."""
+    return entries if any(e[2] == entry[2] for e in entries) else [*entries, entry]
 
 
 def _payload(event: DeploymentObserved) -> dict[str, Any]:

@@ -35,6 +35,8 @@ DEFAULT_RULES = "deploy/compliance-auditor/rules.yaml"
 # holds the clock back, so an acknowledgement still queued there is not judged missing), and the
 # wall clock once every partition has been quiet that long (caught up). Deadlines are minutes:
 # judging them half a minute late costs nothing, a false violation on a loaded host would.
+# The same holds right after a start: until the loop has run that long, joining the group and
+# fetching a backlog may still be under way, so no deadline is judged on the wall clock yet.
 IDLE_AFTER_S = 30.0
 
 
@@ -71,6 +73,7 @@ class RulesHandler:
         self.idle_after = idle_after
         self.monotonic = monotonic
         self._latest: dict[tuple[str, int], tuple[datetime, float]] = {}
+        self._started = monotonic()
 
     def on_event(self, item: Received) -> list[Outgoing]:
         """Evaluate one event."""
@@ -80,15 +83,20 @@ class RulesHandler:
         self._latest[where] = (at if seen is None else max(seen[0], at), self.monotonic())
         return [self._outgoing(v, item) for v in self.engine.on_event(item.event)]
 
-    def clock(self, now: datetime) -> datetime:
-        """The time deadlines are judged at (see IDLE_AFTER_S)."""
+    def clock(self, now: datetime) -> datetime | None:
+        """The time deadlines are judged at (see IDLE_AFTER_S); None: not judged yet."""
         quiet_since = self.monotonic() - self.idle_after
         busy = [at for at, seen in self._latest.values() if seen > quiet_since]
-        return min([*busy, now])
+        if self._started <= quiet_since:
+            busy.append(now)
+        return min(busy, default=None)
 
     def tick(self, now: datetime) -> list[Outgoing]:
         """Fire the deadlines that passed."""
-        return [self._outgoing(v, None) for v in self.engine.on_clock(self.clock(now))]
+        clock = self.clock(now)
+        if clock is None:
+            return []  # just started: the backlog (answers included) may not be fetched yet
+        return [self._outgoing(v, None) for v in self.engine.on_clock(clock)]
 
     def _outgoing(self, v: Violation, cause: Received | None) -> Outgoing:
         return Outgoing(VIOLATIONS_TOPIC, v.rule_id, violation_event(v), cause)
