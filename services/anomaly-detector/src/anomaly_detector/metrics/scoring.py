@@ -14,7 +14,10 @@ A sample's raw score is the largest of
     forecasts the next standardised value from the last `LAGS` (called once per step, batched);
   - error likelihoods in Numenta's style: the short-term average of the (log) forecast error,
     and of the distance to the slow mean, against their own long-term mean and spread;
-the last two are scaled down by familiarity (a jump the series makes every day is no news).
+    these two are scaled down by familiarity (a jump the series makes every day is no news);
+  - a slow error likelihood: the same for a ~50-sample average of the forecast error, not
+    scaled by familiarity (ordinary values in an unusual order keep the forecaster wrong for
+    a while: a contextual change no single sample shows).
 Surprises map a Gaussian tail probability p to d / (d + 5), d = -log10 p (0.5 is 1e-5).
 A detection then holds off the next ones of the same series: the score only passes through when
 it beats a decaying memory of the last detection, so an episode yields one early detection.
@@ -57,6 +60,8 @@ class Params:
     novelty_gate: float = 0.4
     vigilance: float = 0.1
     inst_rate: float = 0.004
+    slow_rate: float = 0.02
+    slow_min_std: float = 0.05
 
 
 @dataclass
@@ -78,6 +83,9 @@ class SeriesBank:
     lvl_short: Floats
     memory: Floats
     resid_sq: Floats
+    slow_short: Floats
+    slow_mean: Floats
+    slow_var: Floats
 
     @classmethod
     def empty(cls, size: int = 0) -> SeriesBank:
@@ -193,18 +201,30 @@ class Scorer:
         level_scale = spread_of(b.level_mean[idx], b.level_var[idx], quantum)
         lvl = np.log1p(np.minimum(np.abs(values - b.level_mean[idx]) / level_scale, p.max_z))
 
-        f_short, f_score = _likelihood(b.err_short[idx], b.err_mean[idx], b.err_var[idx], err, p)
+        f_short, f_score = _likelihood(
+            b.err_short[idx], b.err_mean[idx], b.err_var[idx], err, p.short_rate, p.min_error_std
+        )
         l_short, l_score = _likelihood(
-            b.lvl_short[idx], b.lvl_err_mean[idx], b.lvl_err_var[idx], lvl, p
+            b.lvl_short[idx],
+            b.lvl_err_mean[idx],
+            b.lvl_err_var[idx],
+            lvl,
+            p.short_rate,
+            p.min_error_std,
         )
         shape = np.concatenate([lags[:, LAGS - SHAPE + 1 :], values[:, None]], axis=1)
         shape[~started] = values[~started, None]
         floor = spread_of(mean, np.zeros_like(var), quantum)
+        s_short, s_score = _likelihood(
+            b.slow_short[idx], b.slow_mean[idx], b.slow_var[idx], err, p.slow_rate, p.slow_min_std
+        )
         nov = observe(self.novelty, idx, shape, n, floor, p.vigilance)
         n_score = np.maximum(0.0, 1.0 - 1.0 / np.maximum(nov, 1e-9))
         others = np.maximum(np.maximum(f_score, l_score), i_score)
         n_score = n_score * np.clip(others / p.novelty_gate, 0.0, 1.0)
         others = others * np.clip(nov / p.familiar, 0.0, 1.0)
+        # a sustained rise in error is news even when the values are familiar
+        others = np.maximum(others, np.where(s_short > b.slow_mean[idx], s_score, 0.0))
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         passes = raw > memory
@@ -226,6 +246,10 @@ class Scorer:
         b.err_mean[idx] = np.where(useful, em, b.err_mean[idx])
         b.err_var[idx] = np.where(useful, ev, b.err_var[idx])
         b.err_short[idx] = np.where(started, f_short, err)
+        sm, sv = _ew(b.slow_mean[idx], b.slow_var[idx], s_short, erate)
+        b.slow_mean[idx] = np.where(useful, sm, b.slow_mean[idx])
+        b.slow_var[idx] = np.where(useful, sv, b.slow_var[idx])
+        b.slow_short[idx] = np.where(useful, s_short, err)
         lm, lv = _ew(b.lvl_err_mean[idx], b.lvl_err_var[idx], l_short, erate)
         b.lvl_err_mean[idx], b.lvl_err_var[idx] = lm, lv
         b.lvl_short[idx] = np.where(started, l_short, lvl)
@@ -252,9 +276,9 @@ def _ew(mean: Floats, var: Floats, x: Floats, rate: Floats) -> tuple[Floats, Flo
 
 
 def _likelihood(
-    short: Floats, mean: Floats, var: Floats, err: Floats, p: Params
+    short: Floats, mean: Floats, var: Floats, err: Floats, rate: float, min_std: float
 ) -> tuple[Floats, Floats]:
-    new_short = short + p.short_rate * (err - short)
-    std = np.maximum(np.sqrt(np.maximum(var, 0.0)), p.min_error_std)
+    new_short = short + rate * (err - short)
+    std = np.maximum(np.sqrt(np.maximum(var, 0.0)), min_std)
     z = (new_short - mean) / std
     return new_short, surprise(z)
