@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.utils import generate_one
@@ -19,6 +20,7 @@ from cc.events.schemas import load
 from cc.platform.tracing import inject
 from cc.testing.events import alert, incident_opened, received
 from compliance_auditor.adapters.memory_store import MemoryAuditStore
+from compliance_auditor.domain.chain import Link, chained_source, content_ok
 from compliance_auditor.domain.documents import Origin, audit_document, index_for
 from compliance_auditor.handlers import Auditor
 
@@ -72,6 +74,31 @@ def test_every_event_type_gives_a_document_the_template_maps(schema_name: str) -
     doc = audit_document(schema_name.rsplit(".", 1)[-1], event.to_avro(), origin, datetime.now())
     assert unmapped(doc, MAPPINGS) == []
     assert json.loads(json.dumps(doc)) == doc, "JSON-native: what Elasticsearch gives back"
+
+
+@pytest.mark.parametrize("schema_name", sorted(EVENT_TYPES))
+def test_the_serialised_document_is_the_chained_document(schema_name: str) -> None:
+    event = sample(schema_name)
+    origin = Origin("t.v1", 3, 7, "k", "ab" * 16)
+    doc = audit_document(schema_name.rsplit(".", 1)[-1], event.to_avro(), origin, datetime.now())
+    head = Link(4, "f" * 64, "before", 6)
+    link, source = chained_source(doc, "t.v1/3", head, 7)
+    assert orjson.loads(source) == doc
+    assert doc["commandcenter"]["chain"]["hash"] == link.hash
+    assert content_ok(doc["event"]["id"], orjson.loads(source))
+
+
+def test_payload_fields_named_like_the_chain_or_the_event_do_not_mislead_the_splice() -> None:
+    payload = alert("Decoy").to_avro()
+    payload["labels"] = {"event": '{"id":1}', "chain": '"chain":{"alg":'}
+    payload["annotations"] = {'"chain":{"alg":"x"}': '"event":{"id":"y"}'}
+    payload["event"] = {"id": "nested", "chain": {"alg": "x", "hash": "y"}}
+    origin = Origin("t.v1", 0, 1, "k", "")
+    doc = audit_document("AlertReceived", payload, origin, datetime.now())
+    doc["labels"]["event"] = "x"
+    _, source = chained_source(doc, "t.v1/0", None, 1)
+    assert orjson.loads(source) == doc
+    assert content_ok(doc["event"]["id"], orjson.loads(source))
 
 
 def test_the_template_is_strict_where_the_shape_is_ours() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from cc.events import AuditAnchor, deterministic_id, new_metadata, utcnow
 from cc.kafka import Outgoing, Received, RetryableError
-from compliance_auditor.domain.chain import Link, chained, link_of, placeholder, stream_of
+from compliance_auditor.domain.chain import Link, chained_source, link_of, placeholder, stream_of
 from compliance_auditor.domain.documents import Origin, audit_document, index_for
 from compliance_auditor.ports import AuditStore, AuditWrite, WriteResult
 
@@ -63,10 +63,13 @@ class Auditor:
         anchor_topic: str = "audit.chain-anchor.v1",
         anchor_every: timedelta = timedelta(seconds=30),
         chunk: int = 1000,
+        ramp: int = 4,
     ) -> None:
         self.store = store
         self.chunk = chunk
         """Documents per bulk request; up to two are in flight while the next is built."""
+        self.ramp = ramp
+        """The first chunk of a batch is `chunk / ramp` documents, the next ones double."""
         self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-io")
         self.index_prefix = index_prefix
         self.anchor_topic = anchor_topic
@@ -79,31 +82,33 @@ class Auditor:
     def on_events(self, items: list[Received]) -> list[Outgoing]:
         """Store the batch, chained (create semantics: redelivered events are not duplicated).
 
-        Pipelined: the multi-get of the batch's ids runs while the first documents are built,
-        and each chunk's bulk request runs while the next chunk is built and chained.
+        Pipelined: each chunk's multi-get runs while its documents are built, and each chunk's
+        bulk request runs while the next chunk is built and chained. The first chunks are
+        smaller, so that Elasticsearch has work soon after the batch arrives.
         """
         ingested = utcnow()
         keys = [(self._index(item), item.event.metadata.event_id) for item in items]
-        lookup = self._io.submit(self.store.lookup, keys)
-        stored: dict[str, dict[str, Any]] | None = None
+        spans = self._spans(len(items))
+        lookups = [self._io.submit(self.store.lookup, keys[a:b]) for a, b in spans]
+        stored: dict[str, dict[str, Any]] = {}
         batch = Batch()
         in_flight: list[tuple[list[Pending], Future[WriteResult]]] = []
-        for start in range(0, len(items), self.chunk):
+        for (a, b), lookup in zip(spans, lookups, strict=True):
             chunk = [
                 self._pending(item, index, ingested)
-                for item, (index, _) in zip(
-                    items[start : start + self.chunk], keys[start : start + self.chunk], strict=True
-                )
+                for item, (index, _) in zip(items[a:b], keys[a:b], strict=True)
             ]
-            if stored is None:
-                stored = lookup.result()
+            try:
+                stored.update(lookup.result())
+            except RetryableError:
+                wait([f for _, f in in_flight])  # nothing left running behind the retry
+                wait(lookups)
+                raise
             writes = [p for p in chunk if self._chain(p, stored, batch)]
             if writes:
                 in_flight.append(
                     (writes, self._io.submit(self.store.write, [p.write for p in writes]))
                 )
-        if stored is None:
-            lookup.result()
         self._settle(in_flight)
         for stream, head in batch.heads.items():
             if head is not None:
@@ -127,9 +132,11 @@ class Auditor:
             return False  # stored already, here or (a duplicate event) elsewhere
         if p.write.doc_id in batch.chained:
             return False  # the same event twice in one batch (the loop drops those already)
-        batch.heads[p.stream] = chained(
-            p.write.document, p.stream, batch.heads[p.stream], item.offset
+        write = p.write
+        batch.heads[p.stream], source = chained_source(
+            write.document, p.stream, batch.heads[p.stream], item.offset
         )
+        p.write = AuditWrite(write.index, write.doc_id, write.document, source)
         batch.chained.add(p.write.doc_id)
         return True
 
@@ -160,6 +167,15 @@ class Auditor:
             )
             out.append(Outgoing(self.anchor_topic, stream, anchor))
         return out
+
+    def _spans(self, n: int) -> list[tuple[int, int]]:
+        """Chunk bounds: from chunk / ramp documents, doubling up to `chunk`."""
+        spans: list[tuple[int, int]] = []
+        start, size = 0, max(1, self.chunk // self.ramp)
+        while start < n:
+            spans.append((start, min(n, start + size)))
+            start, size = start + size, min(self.chunk, size * 2)
+        return spans
 
     def _index(self, item: Received) -> str:
         return index_for(self.index_prefix, item.event.metadata.occurred_at)

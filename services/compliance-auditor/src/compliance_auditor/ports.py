@@ -13,6 +13,8 @@ class AuditWrite:
     index: str
     doc_id: str
     document: dict[str, Any]
+    source: bytes | None = None
+    """The document already serialised as JSON (same content), when the caller has it."""
 
 
 @dataclass

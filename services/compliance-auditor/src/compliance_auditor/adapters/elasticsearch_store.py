@@ -63,14 +63,15 @@ class ElasticsearchAuditStore:
         """Bulk-create; retryable trouble raises, refusals and 409s are reported by position."""
         result = WriteResult()
         for start, chunk in self._chunks(writes):
-            body = bytearray()
+            lines: list[bytes] = []
             for w in chunk:
-                body += orjson.dumps({"create": {"_index": w.index, "_id": w.doc_id}}) + b"\n"
-                body += orjson.dumps(w.document) + b"\n"
+                lines.append(orjson.dumps({"create": {"_index": w.index, "_id": w.doc_id}}))
+                lines.append(orjson.dumps(w.document) if w.source is None else w.source)
+            lines.append(b"")
             with retryable("a bulk request"):
                 # pre-serialised NDJSON (orjson): the client forwards bytes as they are
                 response = self.client.bulk(
-                    operations=cast(Any, bytes(body)),
+                    operations=cast(Any, b"\n".join(lines)),
                     filter_path=["errors", "items.*.status", "items.*.error"],
                 )
             retry = False
@@ -92,7 +93,8 @@ class ElasticsearchAuditStore:
     def _chunks(self, writes: list[AuditWrite]) -> Iterator[tuple[int, list[AuditWrite]]]:
         start, size = 0, 0
         for i, w in enumerate(writes):
-            approx = len(w.document.get("message", "")) + 2000
+            approx = len(w.source) if w.source is not None else len(w.document.get("message", ""))
+            approx += 2000 if w.source is None else 100
             if i > start and (i - start >= self.bulk_docs or size + approx > self.bulk_bytes):
                 yield start, writes[start:i]
                 start, size = i, 0

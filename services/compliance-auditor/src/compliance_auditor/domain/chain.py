@@ -50,6 +50,14 @@ def document_hash(doc: dict[str, Any]) -> str:
 
 def chained(doc: dict[str, Any], stream: str, head: Link | None, offset: int) -> Link:
     """Put the document after `head` in its stream (sets commandcenter.chain); its new link."""
+    return chained_source(doc, stream, head, offset)[0]
+
+
+def chained_source(
+    doc: dict[str, Any], stream: str, head: Link | None, offset: int
+) -> tuple[Link, bytes]:
+    """`chained`, also giving the document as JSON: the canonical bytes the hash covers with
+    `chain.hash` and `event.ingested` spliced in (one serialisation per document)."""
     chain: dict[str, Any] = {
         "stream": stream,
         "seq": 1 if head is None else head.seq + 1,
@@ -58,8 +66,45 @@ def chained(doc: dict[str, Any], stream: str, head: Link | None, offset: int) ->
         "alg": ALGORITHM,
     }
     doc["commandcenter"]["chain"] = chain
-    chain["hash"] = document_hash(doc)
-    return Link(chain["seq"], chain["hash"], doc["event"]["id"], offset)
+    event = doc["event"]
+    ingested = event.pop("ingested", _ABSENT)
+    try:
+        body = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    finally:
+        if ingested is not _ABSENT:
+            event["ingested"] = ingested
+    digest = hashlib.sha256(body).hexdigest()
+    chain["hash"] = digest
+    link = Link(chain["seq"], digest, event["id"], offset)
+    return link, _spliced(body, doc, digest, ingested)
+
+
+_ABSENT = object()
+
+
+def _spliced(body: bytes, doc: dict[str, Any], digest: str, ingested: object) -> bytes:
+    """The canonical bytes with `"hash"` first in commandcenter.chain and `"ingested"` first in
+    the top-level event. Keys are sorted, so the first `"chain":{...}` is commandcenter's (only
+    `@timestamp` and `causation_id`, strings, precede it) and the last `"event":{...}` is the
+    top-level one (only kafka, labels, message, service, trace, user follow: no nested event)."""
+    chain_at = body.find(b'"chain":{"alg":')
+    event_at = body.rfind(b'"event":{')
+    if chain_at < 0 or event_at < chain_at or set(doc) - _TOP_LEVEL:
+        return orjson.dumps(doc)  # not the shape audit_document builds
+    chain_at += len(b'"chain":{')
+    event_at += len(b'"event":{')
+    hash_field = b'"hash":"' + digest.encode() + b'",'
+    if ingested is _ABSENT:
+        return body[:chain_at] + hash_field + body[chain_at:]
+    ingested_field = b'"ingested":' + orjson.dumps(ingested) + b","
+    return body[:chain_at] + hash_field + body[chain_at:event_at] + ingested_field + body[event_at:]
+
+
+# the top-level keys of an audit document (see documents.audit_document)
+_TOP_LEVEL = frozenset(
+    {"@timestamp", "commandcenter", "ecs", "event", "kafka", "labels", "message", "service"}
+    | {"trace", "user"}
+)
 
 
 def link_of(source: dict[str, Any]) -> Link | None:
