@@ -95,3 +95,12 @@ def test_a_replayed_sample_is_neither_scored_nor_learned() -> None:
     [again] = detector.score([Sample("s", 50.0, 1000.0)])
     assert again.score == 0.0
     assert detector.dump("s") == before
+
+
+def test_familiar_values_in_an_unusual_order_raise_the_score_through_the_slow_error() -> None:
+    rng = np.random.default_rng(4)
+    regular = np.tile([0.0] * 4 + [10.0] * 4, 125)  # switches every fourth sample
+    jumbled = rng.choice([0.0, 10.0], 300)  # the same two values, switching twice as often
+    s = scores(np.concatenate([regular, jumbled]) + rng.normal(0.0, 0.1, 1300))
+    assert s[1000:].max() >= 0.35  # each value and step is familiar; the error rate is not
+    assert s[600:1000].max() < 0.15
