@@ -106,10 +106,16 @@ class ElasticsearchAuditStore:
         """Stored documents among these (realtime: sees writes not yet refreshed)."""
         if not keys:
             return {}
-        docs = [{"_index": index, "_id": doc_id} for index, doc_id in keys]
+        indices = {index for index, _ in keys}
+        single = next(iter(indices)) if len(indices) == 1 else None
+        if single is not None:  # the usual case: one month; the shorter form, serialised once
+            body = orjson.dumps({"ids": [doc_id for _, doc_id in keys]})
+        else:
+            body = orjson.dumps({"docs": [{"_index": i, "_id": doc_id} for i, doc_id in keys]})
         with retryable("a multi-get"):
             response = self.client.mget(
-                docs=docs,
+                index=single,
+                body=cast(Any, body),
                 source_includes=LOOKUP_FIELDS,
                 filter_path=["docs._id", "docs.found", "docs._source", "docs.error"],
             )

@@ -54,6 +54,19 @@ def kebab(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
+_last_ingested: tuple[datetime | None, str] = (None, "")
+
+
+def _isoformat(ingested: datetime) -> str:
+    """`ingested` is one object for a whole batch: formatted once (by identity, not equality:
+    equal instants in other offsets format differently)."""
+    global _last_ingested
+    last = _last_ingested
+    if last[0] is not ingested:
+        last = _last_ingested = (ingested, ingested.isoformat())
+    return last[1]
+
+
 def index_for(prefix: str, occurred_at: datetime) -> str:
     """Monthly index by the event's own time, so a redelivery always targets the same index."""
     return f"{prefix}-{occurred_at.year:04d}.{occurred_at.month:02d}"
@@ -82,7 +95,7 @@ def audit_document(
             "outcome": outcome,
             "dataset": f"commandcenter.{origin.topic}",
             "provider": meta["producer"],
-            "ingested": ingested.isoformat(),
+            "ingested": _isoformat(ingested),
         },
         "service": {"name": meta["producer"]},
         "message": _message(record, payload),
