@@ -15,6 +15,8 @@ Against the real local Elasticsearch (one node, one shard per index, the shipped
    - **plain**: `client.bulk` of the same documents, already built and serialised, no ids.
    - **plain-create**: the plain loop with `create` and the event ids (for reference: what
      idempotency alone costs Elasticsearch).
+   - **plain-chained**: plain-create of the documents as the auditor stores them, with the
+     hash-chain fields (for reference: what the chain's six extra fields cost Elasticsearch).
    Median documents/s of each, and the ratio auditor / plain (target >= 0.6).
 
 Every run writes to fresh indices that are deleted afterwards. Progress goes to stderr; a table
@@ -44,6 +46,7 @@ from compliance_auditor.adapters.elasticsearch_store import (
     ElasticsearchAuditStore,
     install_template,
 )
+from compliance_auditor.domain.chain import Link, chained_source, stream_of
 from compliance_auditor.domain.documents import Origin, audit_document
 from compliance_auditor.handlers import Auditor
 from compliance_auditor.main import tune_gc
@@ -70,6 +73,18 @@ def events(n: int) -> list[Event]:
         )
         for i in range(n)
     ]
+
+
+def chained_documents(raw: list[tuple[int, int, bytes]], batch: list[Event]) -> list[bytes]:
+    """The documents as the auditor stores them: chained per partition, serialised."""
+    heads: dict[str, Link] = {}
+    out = []
+    for (p, o, _), e in zip(raw, batch, strict=True):
+        doc = audit_document("AlertReceived", e.to_avro(), Origin(TOPIC, p, o, "", ""), T0)
+        stream = stream_of(TOPIC, p)
+        heads[stream], source = chained_source(doc, stream, heads.get(stream), o)
+        out.append(source)
+    return out
 
 
 class Trail:
@@ -156,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         orjson.dumps(audit_document("AlertReceived", e.to_avro(), Origin(TOPIC, p, o, "", ""), T0))
         for (p, o, _), e in zip(raw, batch, strict=True)
     ]
+    chained_docs = chained_documents(raw, batch)
     say(f"{args.docs} documents of {statistics.mean(map(len, docs)):.0f} bytes on average")
     tune_gc()  # as the service does
 
@@ -169,10 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     say(f"chosen bulk size: {chosen} (smallest within 5 % of the best)")
 
     ids = [e.metadata.event_id for e in batch]
-    runs: dict[str, list[float]] = {"plain": [], "plain-create": [], "auditor": []}
+    runs: dict[str, list[float]] = {"plain": [], "plain-create": [], "plain-chained": []}
+    runs["auditor"] = []
     for run in range(args.runs):
         runs["plain"].append(plain(es, docs, chosen))
         runs["plain-create"].append(plain(es, docs, chosen, ids))
+        runs["plain-chained"].append(plain(es, chained_docs, chosen, ids))
         runs["auditor"].append(audited(es, raw, chosen, chosen * args.batches))
         say(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in runs.items()))
     median = {path: statistics.median(rates) for path, rates in runs.items()}

@@ -98,6 +98,28 @@ def test_a_bulk_interrupted_midway_is_completed_identically_on_retry() -> None:
     assert verified(store) == list(range(1, 11))
 
 
+def test_chunks_ramp_up_and_a_multi_get_failing_midway_fails_the_batch_for_a_retry() -> None:
+    store = MemoryAuditStore()
+    a = Auditor(store, index_prefix="t-audit", chunk=8, ramp=4)
+    assert a._spans(20) == [(0, 2), (2, 6), (6, 14), (14, 20)]
+    lookup, calls = store.lookup, []
+
+    def failing_third(keys: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        calls.append(len(keys))
+        if len(calls) == 3:
+            raise RetryableError("multi-get timed out")
+        return lookup(keys)
+
+    store.lookup = failing_third  # type: ignore[method-assign]
+    items = batch(0, 20)
+    with pytest.raises(RetryableError, match="multi-get"):
+        a.on_events(items)
+    assert 0 < len(store.docs) < 20  # the first chunks were written before the failure
+    store.lookup = lookup  # type: ignore[method-assign]
+    a.on_events(items)
+    assert verified(store) == list(range(1, 21))
+
+
 def test_after_a_crash_a_gap_left_by_a_partial_bulk_is_filled_with_the_same_hash() -> None:
     """Only some documents of a batch landed (another shard refused the rest), then SIGKILL."""
     store = MemoryAuditStore()
