@@ -66,11 +66,13 @@ def service_env(endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def services(
     endpoints: infra.Endpoints, slack: FakeSlack, otlp: OtlpReceiver
 ) -> Iterator[dict[str, ServiceProcess]]:
-    """The five services, running until the end of the session."""
+    """The five services, running while the end-to-end tests run and stopped after them: left
+    running, they would consume and answer the events of the integration tests that follow
+    (a second auditor or planner publishing the same facts)."""
     env = service_env(endpoints, slack, otlp)
     session = uuid.uuid4().hex[:8]
     topics = [spec.name for spec in load_topics()]
