@@ -14,7 +14,8 @@ import numpy as np
 
 from anomaly_detector.metrics.scoring import Forecaster, Params, Scorer, row_width
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+"""Bumped when the scorer's row layout changes (2: slow error likelihood)."""
 
 
 @dataclass(frozen=True)
