@@ -7,12 +7,19 @@ from datetime import timedelta
 
 import pytest
 
-from cc.events import IncidentOpened, IncidentResolved, IncidentUpdated, SuspectDeployment
+from cc.events import (
+    IncidentOpened,
+    IncidentResolved,
+    IncidentUpdated,
+    SuspectDeployment,
+    deterministic_id,
+)
 from cc.kafka import Outgoing
 from cc.kafka.state import MemoryStateStore
 from cc.testing.events import T0, received
 from cc.testing.incidents import anomaly_of, deployed, firing, place_labels
 from remediation_planner.domain.incidents import AnomalyIn, Change
+from remediation_planner.domain.openings import Openings, decode
 from remediation_planner.handlers import OPENED, PLANNED, RESOLVED, UPDATED, Planner, Stores
 
 MakePlanner = Callable[..., Planner]
@@ -259,3 +266,45 @@ def test_a_message_the_planner_cannot_handle_is_marked_for_dead_letters_alone(
     out = planner.on_batch([broken, good])
     assert isinstance(broken.error, ValueError) and good.error is None
     assert len(of(out, OPENED)) == 1
+
+
+def test_a_replay_after_a_crash_reopens_the_incident_under_the_published_id(
+    make_planner: MakePlanner,
+) -> None:
+    """IncidentOpened went out, the planner died before it saved the incident; the replay
+    (anomalies of several partitions, in another order) must not open a second incident."""
+    openings = MemoryStateStore()
+    first = make_planner(
+        Stores(MemoryStateStore(), MemoryStateStore(), MemoryStateStore(), openings)
+    )
+    batch = [anomaly_of([f"fp{i}"], WEB, at=T0 + timedelta(milliseconds=i)) for i in range(3)]
+    [published] = of(first.on_batch([received(e) for e in batch]), OPENED)
+    assert published.event.incident_id == deterministic_id("incident", batch[0].anomaly_id)
+    # the crash: only what was flushed before publishing survives (the incidents store not)
+    kept = MemoryStateStore({k: v for k, v in openings.flushed.items() if v is not None})
+    restarted = make_planner(
+        Stores(MemoryStateStore(), MemoryStateStore(), MemoryStateStore(), kept)
+    )
+    [replayed] = of(restarted.on_batch([received(e) for e in reversed(batch)]), OPENED)
+    assert replayed.event.incident_id == published.event.incident_id
+    assert replayed.event.metadata.event_id == published.event.metadata.event_id
+    [incident] = restarted.book.incidents.values()
+    assert set(incident.members) == {"fp0", "fp1", "fp2"}
+
+
+def test_an_opening_id_is_reused_only_near_in_time_unheld_and_for_the_same_cause() -> None:
+    held: dict[str, None] = {}
+    openings = Openings(timedelta(minutes=15), known=held)
+    assert openings.open("x", "c/ns/web", "web@1", T0) == "x"
+    assert openings.reserved("c/ns/web", "", T0 + timedelta(minutes=10)) == "x"
+    assert openings.reserved("c/ns/api", "web@1", T0) == "x"  # one bad deploy, one incident
+    assert openings.reserved("c/ns/web", "web@2", T0) is None  # a new deploy is a new cause
+    assert openings.reserved("c/ns/web", "", T0 + timedelta(minutes=16)) is None
+    held["x"] = None  # the incident was saved: its anomalies find it, a new one is new
+    assert openings.reserved("c/ns/web", "", T0) is None
+    restored = Openings(timedelta(minutes=15), known={})
+    for _, value in openings.drain():
+        restored.restore(decode(value))
+    assert restored.reserved("c/ns/web", "", T0) == "x"
+    assert sorted(restored.drop("x")) == ["s/web@1", "t/c/ns/web"]
+    assert restored.reserved("c/ns/web", "", T0) is None

@@ -7,10 +7,13 @@ before it commits input offsets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import orjson
+from confluent_kafka import Message
 
 from cc.events import (
     AlertReceived,
@@ -22,9 +25,11 @@ from cc.events import (
     deterministic_id,
 )
 from cc.kafka import Outgoing, Received
+from cc.kafka.state import MemoryStateStore
 from remediation_planner import messages, state
 from remediation_planner.domain.incidents import AnomalyIn, Incident, IncidentBook, Suspect
 from remediation_planner.domain.learning import Outcomes
+from remediation_planner.domain.openings import decode as decode_opening
 from remediation_planner.domain.planning import draft_plan, learning_signature
 from remediation_planner.domain.policy import AutomationLedger, Policy
 from remediation_planner.domain.runbooks import Runbook
@@ -57,6 +62,12 @@ class Timing:
     retention: timedelta = timedelta(days=1)
 
 
+class FlushedStore(StateStore, Protocol):
+    """A store the planner itself flushes (and waits for) in the middle of a batch."""
+
+    def flush(self) -> list[Future[Message]]: ...
+
+
 @dataclass(frozen=True)
 class Stores:
     """Where the planner keeps its state."""
@@ -64,6 +75,8 @@ class Stores:
     incidents: StateStore
     outcomes: StateStore
     automation: StateStore
+    openings: FlushedStore = field(default_factory=MemoryStateStore)
+    """Ids of opened incidents, stored before their IncidentOpened is published."""
 
 
 class Planner:
@@ -87,6 +100,8 @@ class Planner:
     def load(self) -> dict[str, int]:
         """Rebuild the working state from the (already loaded) stores."""
         counts = state.load_book(self.book, self.stores.incidents)
+        for _, value in self.stores.openings.items():
+            self.book.openings.restore(decode_opening(value))
         for key, value in self.stores.incidents.items():
             kind, _, rest = key.partition("/")
             if kind == "d":
@@ -109,7 +124,18 @@ class Planner:
             except Exception as exc:  # noqa: BLE001 - one poison message must not stop the rest
                 item.error = exc  # the loop sends it to the dead-letter topic
         state.save_changes(self.book, self.stores.incidents)
+        self._store_openings()
         return out
+
+    def _store_openings(self) -> None:
+        """Store the ids of incidents opened in this batch before anything is published: if
+        the planner dies before it saves the incidents, the replay (whichever anomaly of the
+        storm comes first) reopens them under the ids already published."""
+        written = self.book.openings.drain()
+        for key, value in written:
+            self.stores.openings.put(key, value)
+        for future in self.stores.openings.flush() if written else []:
+            future.result(timeout=60)  # an error stops the service: nothing is published
 
     def _dispatch(self, item: Received) -> list[Outgoing]:
         event = item.event
@@ -246,6 +272,8 @@ class Planner:
             out += self._verify(watch, now)
         for incident in self.book.expired(now, self.timing.retention):
             state.forget(incident, self.stores.incidents)
+            for key in self.book.openings.drop(incident.incident_id):
+                self.stores.openings.put(key, None)
             for plan_id in [
                 p for p, r in self.plans.items() if r["incident_id"] == incident.incident_id
             ]:

@@ -48,18 +48,21 @@ def cli() -> None:
     incidents = KafkaStateStore(bootstrap, settings.state_topic("incidents"), producer)
     outcomes = KafkaStateStore(bootstrap, settings.state_topic("outcomes"), producer)
     automation = KafkaStateStore(bootstrap, settings.state_topic("automation"), producer)
-    for store in (incidents, outcomes, automation):
+    openings = KafkaStateStore(bootstrap, settings.state_topic("openings"), producer)
+    for store in (incidents, outcomes, automation, openings):
         store.load()
     planner = Planner(
         runbooks=runbooks,
         policy=policy,
         timing=timing_of(settings),
-        stores=Stores(incidents=incidents, outcomes=outcomes, automation=automation),
+        stores=Stores(
+            incidents=incidents, outcomes=outcomes, automation=automation, openings=openings
+        ),
     )
     log.info("state restored", extra=planner.load())
 
     def flush_state() -> list[Future[Message]]:
-        return [*incidents.flush(), *outcomes.flush(), *automation.flush()]
+        return [*incidents.flush(), *outcomes.flush(), *automation.flush(), *openings.flush()]
 
     metrics = ConsumerMetrics(registry)  # one per registry: share it with any other loop
     planning_loop = ConsumerLoop(

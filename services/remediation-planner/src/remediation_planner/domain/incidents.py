@@ -19,6 +19,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from remediation_planner.domain.openings import Openings
+
 SEVERITIES = ("info", "warning", "high", "critical")
 ANOMALY_MEMBER = "anomaly:"  # pseudo-member of an anomaly without alerts; resolves on "ended"
 
@@ -154,6 +156,7 @@ class IncidentBook:
         self._recent: OrderedDict[str, RecentAlert] = OrderedDict()
         self._recent_by_place: dict[str, dict[str, None]] = {}
         self._recent_capacity = recent_alerts
+        self.openings = Openings(window, known=self.incidents)  # ids for a replay to reuse
         self.changes: set[tuple[str, ...]] = set()
         """Changed state keys since the last drain: ('incident', id), ('member', id, fp),
         ('anomaly', id, anomaly_id)."""
@@ -306,7 +309,9 @@ class IncidentBook:
     def _recent_enough(self, incident: Incident, at: datetime) -> bool:
         return incident.open and at - incident.last_activity <= self.window
 
-    def _open(self, anomaly: AnomalyIn, incident_id: str) -> Incident:
+    def _open(self, anomaly: AnomalyIn, new_id: str) -> Incident:
+        suspect = anomaly.suspect.key if anomaly.suspect else ""
+        incident_id = self.openings.open(new_id, anomaly.topology, suspect, anomaly.at)
         labels: dict[str, str] = {}
         for fp in anomaly.fingerprints:
             if fp in self._recent:
