@@ -63,7 +63,7 @@ class Auditor:
         anchor_topic: str = "audit.chain-anchor.v1",
         anchor_every: timedelta = timedelta(seconds=30),
         chunk: int = 1000,
-        ramp: int = 4,
+        ramp: int = 2,
     ) -> None:
         self.store = store
         self.chunk = chunk
