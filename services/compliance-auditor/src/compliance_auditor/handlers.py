@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from cc.events import AuditAnchor, deterministic_id, new_metadata, utcnow
@@ -43,6 +44,12 @@ def carried_trace_id(headers: list[tuple[str, bytes]]) -> str:
             if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
                 return parts[1].lower()
     return ""
+
+
+@cache
+def record_of(schema: str) -> str:
+    """cc.events.AlertReceived -> AlertReceived."""
+    return schema.rsplit(".", 1)[-1]
 
 
 class Auditor:
@@ -113,8 +120,9 @@ class Auditor:
         for stream, head in batch.heads.items():
             if head is not None:
                 self.heads[stream] = head
-        for item in items:
-            self._handled_upto[stream_of(item.topic, item.partition)] = item.offset
+        upto = {(item.topic, item.partition): item.offset for item in items}
+        for (topic, partition), offset in upto.items():
+            self._handled_upto[stream_of(topic, partition)] = offset
         return []
 
     def _chain(self, p: Pending, stored: dict[str, dict[str, Any]], batch: Batch) -> bool:
@@ -182,7 +190,7 @@ class Auditor:
 
     def _pending(self, item: Received, index: str, ingested: datetime) -> Pending:
         event = item.event
-        record = event.SCHEMA.rsplit(".", 1)[-1]
+        record = record_of(event.SCHEMA)
         trace_id = carried_trace_id(item.headers)
         origin = Origin(item.topic, item.partition, item.offset, item.key, trace_id)
         item.span.set_attribute("cc.audit.index", index)
