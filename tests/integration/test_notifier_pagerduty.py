@@ -175,4 +175,5 @@ def test_a_critical_incident_pages_once_and_is_resolved_however_many_updates_it_
     [alert] = [i for i in pagerduty.incidents() if i["dedup_key"] == incident_id]
     assert alert["status"] == "resolved" and alert["triggers"] == 1
     assert pagerduty.rejected() == []
+    slack.wait_for(1, timeout=60)  # its own loop and group: not ordered with the pager's
     assert len([m for m in slack.received() if run_id in m["json"]["text"]]) == 1
