@@ -113,9 +113,9 @@ class MetricPath:
         self.anomalies = 0
         plain_step = self.handler.scorer.step
 
-        def timed_step(idx: Any, values: Any) -> Any:
+        def timed_step(idx: Any, values: Any, times: Any = None) -> Any:
             t = time.perf_counter()
-            out = plain_step(idx, values)
+            out = plain_step(idx, values, times)
             self.step_us.append((time.perf_counter() - t) / len(idx) * 1e6)
             return out
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from anomaly_detector.metrics.scoring import Forecaster, Params, Scorer, row_width
 
-STATE_FORMAT = 2
-"""Bumped when the scorer's row layout changes (2: slow error likelihood)."""
+STATE_FORMAT = 3
+"""Bumped when the scorer's row layout changes (2: slow error likelihood, 3: seasonal)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class MetricDetector:
         for members in rounds:
             idx = np.array([self.slot(samples[p].key) for p in members], dtype=np.int64)
             values = np.array([samples[p].value for p in members])
-            r = self.scorer.step(idx, values)
+            times = np.array([samples[p].timestamp for p in members])
+            r = self.scorer.step(idx, values, times)
             for j, p in enumerate(members):
                 out[p] = Scored(
                     samples[p],

@@ -165,9 +165,10 @@ class MetricHandler:
         """Score, expected value, baseline and spread of every sample of the batch."""
         n = len(batch.times)
         values = np.asarray(batch.values, dtype=np.float64)
+        times = np.asarray(batch.times, dtype=np.float64)
         score, expected, baseline, spread = (np.zeros(n) for _ in range(4))
         for members in rounds(batch.rows):
-            r = self.scorer.step(batch.rows[members], values[members])
+            r = self.scorer.step(batch.rows[members], values[members], times[members])
             score[members] = r.score
             expected[members] = r.expected
             baseline[members] = r.baseline

@@ -31,7 +31,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from anomaly_detector.metrics import season
 from anomaly_detector.metrics.novelty import SHAPE, NoveltyBank, novelty_width, observe
+from anomaly_detector.metrics.season import SeasonBank, SeasonParams
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -123,7 +125,7 @@ class SeriesBank:
 
 def row_width() -> int:
     """Number of floats in one persisted series."""
-    return len(fields(SeriesBank)) - 1 + LAGS + novelty_width()
+    return len(fields(SeriesBank)) - 1 + LAGS + novelty_width() + season.row_width()
 
 
 @dataclass(frozen=True)
@@ -166,24 +168,31 @@ class Scorer:
         self.params = params or Params()
         self.bank = SeriesBank.empty()
         self.novelty = NoveltyBank.empty()
+        self.season = SeasonBank.empty()
+        self.season_params = SeasonParams()
 
     def grow(self, extra: int) -> None:
         """Make room for `extra` new series."""
         self.bank.grow(extra)
         self.novelty.grow(extra)
+        self.season.grow(extra)
 
     def row(self, i: int) -> list[float]:
         """Everything known about series i, as floats."""
-        return self.bank.row(i) + self.novelty.row(i)
+        return self.bank.row(i) + self.novelty.row(i) + self.season.row(i)
 
     def set_row(self, i: int, values: list[float]) -> None:
         """Restore series i from `row` output."""
-        k = len(values) - novelty_width()
+        k = len(values) - novelty_width() - season.row_width()
         self.bank.set_row(i, values[:k])
-        self.novelty.set_row(i, values[k:])
+        self.novelty.set_row(i, values[k : k + novelty_width()])
+        self.season.set_row(i, values[k + novelty_width() :])
 
-    def step(self, idx: Ints, values: Floats) -> StepResult:
-        """Score one new sample for each series in `idx` (distinct indices), then learn it."""
+    def step(self, idx: Ints, values: Floats, times: Floats | None = None) -> StepResult:
+        """Score one new sample for each series in `idx` (distinct indices), then learn it.
+
+        `times` (epoch seconds) feed the seasonal score; without them it stays 0.
+        """
         p, b = self.params, self.bank
         n = b.count[idx]
         mean, var, quantum = b.mean[idx], b.var[idx], b.quantum[idx]
@@ -225,6 +234,12 @@ class Scorer:
         others = others * np.clip(nov / p.familiar, 0.0, 1.0)
         # a sustained rise in error is news even when the values are familiar
         others = np.maximum(others, np.where(s_short > b.slow_mean[idx], s_score, 0.0))
+        if times is not None:
+            z_short, z_mean, z_std = season.step(
+                self.season, idx, values, times, floor, self.season_params
+            )
+            z_score = surprise((z_short - z_mean) / z_std)
+            others = np.maximum(others, np.where(z_short > z_mean, z_score, 0.0))
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         passes = raw > memory

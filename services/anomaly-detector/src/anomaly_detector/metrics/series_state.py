@@ -25,7 +25,7 @@ import numpy.typing as npt
 from anomaly_detector.metrics.scoring import Scorer
 
 Ints = npt.NDArray[np.int64]
-FORMAT = 2
+FORMAT = 3
 HEADER = struct.Struct("<BIddd")
 """format, layout fingerprint, last timestamp, episode start (0 = none), episode's last anomaly."""
 
