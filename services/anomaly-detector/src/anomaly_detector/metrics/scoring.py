@@ -236,7 +236,7 @@ class Scorer:
         others = np.maximum(others, np.where(s_short > b.slow_mean[idx], s_score, 0.0))
         if times is not None:
             z_short, z_mean, z_std = season.step(
-                self.season, idx, values, times, floor, self.season_params
+                self.season, idx, values, times, floor, scale, self.season_params
             )
             z_score = surprise((z_short - z_mean) / z_std)
             others = np.maximum(others, np.where(z_short > z_mean, z_score, 0.0))

@@ -4,10 +4,11 @@ Each series keeps, per hour of the week (168 bins, keyed by the sample's own tim
 an exponentially weighted mean and variance of its values and how many samples each bin has
 seen; hours of the day pool the seven bins of that hour. A sample is compared with its
 hour-of-week bin once that bin has seen `min_seen` samples, otherwise with its hour of the day;
-the log of that deviation (in the bin's spread, floored by the series' quantum) is averaged over
-the last few samples and scored against its own long-term mean and spread, Numenta style. So a
-level that is ordinary at noon but not at 3 a.m., or a quiet Thursday that looks like a Sunday,
-is news although no single step is.
+the log of that deviation (in the bin's spread, never below `spread_share` of the series' own
+spread, nor below its quantum: a bin learned from a few samples underestimates its spread) is
+averaged over the last few samples and scored against its own long-term mean and spread, Numenta
+style. So a level that is ordinary at noon but not at 3 a.m., or a quiet Thursday that looks
+like a Sunday, is news although no single step is.
 """
 
 from __future__ import annotations
@@ -95,15 +96,23 @@ class SeasonParams:
     min_seen: float = 3.0
     min_day_seen: float = 3.0
     min_std: float = 0.05
+    spread_share: float = 0.5
     warmup: float = 100.0
     max_z: float = 50.0
 
 
 def step(
-    bank: SeasonBank, idx: Ints, values: Floats, times: Floats, floor: Floats, p: SeasonParams
+    bank: SeasonBank,
+    idx: Ints,
+    values: Floats,
+    times: Floats,
+    floor: Floats,
+    scale: Floats,
+    p: SeasonParams,
 ) -> tuple[Floats, Floats, Floats]:
     """Score each sample against its hour's profile, then learn it; (short, mean, std) of the
-    averaged log deviation (score it with the caller's likelihood)."""
+    averaged log deviation (score it with the caller's likelihood). `floor` is the series'
+    smallest spread (its quantum), `scale` its current spread."""
     wb = week_bin(times)
     day = np.mod(wb[:, None] + DAY_BINS * np.arange(7)[None, :], WEEK_BINS)
     rows = idx[:, None]
@@ -115,7 +124,7 @@ def step(
     weekly = seen_w >= p.min_seen
     centre = np.where(weekly, mean_w, pooled)
     spread = np.sqrt(np.maximum(np.where(weekly, var_w, pooled_var), 0.0))
-    spread = np.maximum(spread, floor)
+    spread = np.maximum(spread, np.maximum(floor, p.spread_share * scale))
     known = weekly | (total >= p.min_day_seen)
     dev = np.log1p(np.minimum(np.abs(values - centre) / spread, p.max_z))
     short = bank.short[idx]
