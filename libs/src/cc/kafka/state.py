@@ -47,20 +47,20 @@ class StateStore(Protocol):
     def items(self) -> Iterator[tuple[str, bytes]]: ...
 
 
-class MemoryStateStore:
-    """In-memory state with the same surface, for unit tests; `flushed` shows what was written."""
+class _DictState:
+    """The working copy: a dict and the keys changed since the last flush (deliberately no
+    `__len__`: an empty store must not be falsy in `store or default`)."""
 
     def __init__(self, initial: dict[str, bytes] | None = None) -> None:
         self._data: dict[str, bytes] = dict(initial or {})
         self._dirty: set[str] = set()
-        self.flushed: dict[str, bytes | None] = {}
 
     def get(self, key: str) -> bytes | None:
         """The value, or None."""
         return self._data.get(key)
 
     def put(self, key: str, value: bytes | None) -> None:
-        """Set or (None) delete a key."""
+        """Set or (None) delete a key; written on the next flush."""
         if value is None:
             self._data.pop(key, None)
         else:
@@ -70,6 +70,14 @@ class MemoryStateStore:
     def items(self) -> Iterator[tuple[str, bytes]]:
         """Every key and value (a snapshot)."""
         return iter(list(self._data.items()))
+
+
+class MemoryStateStore(_DictState):
+    """In-memory state with the same surface, for unit tests; `flushed` shows what was written."""
+
+    def __init__(self, initial: dict[str, bytes] | None = None) -> None:
+        super().__init__(initial)
+        self.flushed: dict[str, bytes | None] = {}
 
     def load(self, timeout: float = 60.0) -> int:
         """Nothing to read: the count of keys held."""
@@ -83,34 +91,14 @@ class MemoryStateStore:
         return []
 
 
-class KafkaStateStore:
+class KafkaStateStore(_DictState):
     """State kept in a dict and written through to a compacted topic on `flush()`."""
 
     def __init__(self, bootstrap: str, topic: str, producer: EventProducer) -> None:
+        super().__init__()
         self.bootstrap = bootstrap
         self.topic = topic
         self.producer = producer
-        self._data: dict[str, bytes] = {}
-        self._dirty: set[str] = set()
-
-    def get(self, key: str) -> bytes | None:
-        """The value, or None."""
-        return self._data.get(key)
-
-    def put(self, key: str, value: bytes | None) -> None:
-        """Set or (None) delete a key; written to Kafka on the next flush."""
-        if value is None:
-            self._data.pop(key, None)
-        else:
-            self._data[key] = value
-        self._dirty.add(key)
-
-    def items(self) -> Iterator[tuple[str, bytes]]:
-        """Every key and value (a snapshot)."""
-        return iter(list(self._data.items()))
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def flush(self) -> list[Future[Message]]:
         """Produce the latest value of every changed key; the futures resolve on Kafka's ack."""
