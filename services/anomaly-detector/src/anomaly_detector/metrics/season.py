@@ -90,7 +90,7 @@ def week_bin(times: Floats) -> Ints:
 class SeasonParams:
     """Learning rates and gates of the seasonal score."""
 
-    bin_rate: float = 0.05
+    bin_rate: float = 0.2
     short_rate: float = 0.1
     error_rate: float = 0.004
     min_seen: float = 3.0
