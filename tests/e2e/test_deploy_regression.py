@@ -4,17 +4,16 @@ kind deploy_regression, naming that deploy, and not the decoy deploy of another 
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from anomaly_detector.handlers import ALERTS_TOPIC, ANOMALIES_TOPIC, DEPLOYMENTS_TOPIC
 from cc.events import AlertReceived, AnomalyDetected, DeploymentObserved, Event
 from cc.testing import infra
+from cc.testing.groups import wait_consumed
 from cc.testing.kafka_reader import end_offsets, read_events
 from cc.testing.processes import ServiceProcess
 from tests.e2e.test_remediation_flow import alert_labels, deploy
@@ -30,38 +29,6 @@ pytestmark = [
 # (3 are enough then), and under the 10 an alert storm needs without one. So a detector of
 # another test session on the same broker, which may have missed the deploy, adds nothing here.
 ALERTS = 9
-COORDINATOR_MOVING = {
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.REQUEST_TIMED_OUT,
-    KafkaError._TIMED_OUT,
-}
-
-
-def wait_consumed(bootstrap: str, group: str, topic: str, ends: dict[int, int]) -> None:
-    """Until `group` has committed `topic` up to `ends` (the detector has handled all of it)."""
-    # only asks the coordinator: without subscribe() it never joins the detector's group
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
-    )
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            wanted = [TopicPartition(topic, p) for p in ends]
-            try:
-                found = consumer.committed(wanted, timeout=10)
-            except KafkaException as exc:  # the group's coordinator moving: ask again
-                if exc.args[0].code() not in COORDINATOR_MOVING:
-                    raise
-                found = []
-            committed = {tp.partition: tp.offset for tp in found}
-            if committed and all(committed[p] >= end for p, end in ends.items()):
-                return
-            assert time.monotonic() < deadline, f"{group} did not get through {topic} in 60s"
-            time.sleep(0.1)  # committed offsets are polled: Kafka has no "wait for commit"
-    finally:
-        consumer.close()
 
 
 def deployed(bootstrap: str, since: dict[int, int], application: str) -> DeploymentObserved:
@@ -94,7 +61,7 @@ def test_storm_after_a_deploy_is_one_deploy_regression_naming_that_deploy(
     suspect = deployed(bootstrap, deploys_since, app)
     deployed(bootstrap, deploys_since, decoy)
     # both deploys handled before the storm: the test is about correlation, not topic order
-    wait_consumed(bootstrap, group, DEPLOYMENTS_TOPIC, end_offsets(bootstrap, DEPLOYMENTS_TOPIC))
+    wait_consumed(bootstrap, group, DEPLOYMENTS_TOPIC, timeout=60)
 
     labels = alert_labels(f"E2EOrdersErrors{run_id}", app, namespace, "prod")
     now = datetime.now(UTC).isoformat()
@@ -118,7 +85,7 @@ def test_storm_after_a_deploy_is_one_deploy_regression_naming_that_deploy(
         if isinstance(e, AlertReceived) and e.labels.get("service") == app
     }
     assert len(fingerprints) == ALERTS
-    wait_consumed(bootstrap, group, ALERTS_TOPIC, end_offsets(bootstrap, ALERTS_TOPIC))
+    wait_consumed(bootstrap, group, ALERTS_TOPIC, timeout=60)
 
     def regression(events: list[Event]) -> bool:
         return any(

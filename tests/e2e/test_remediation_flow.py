@@ -118,12 +118,6 @@ def alert_labels(alertname: str, service: str, namespace: str, env: str) -> dict
     }
 
 
-def consumed(bootstrap: str, group: str, topic: str, timeout: float = 30) -> None:
-    """Until `group` has committed past everything now on `topic` (the planner saw the deploy
-    before the storm, as it would in life; the other order is covered by unit tests)."""
-    wait_consumed(bootstrap, group, topic, timeout)
-
-
 def storm(am_url: str, labels: dict[str, str], *, resolve: bool = False) -> None:
     """STORM alerts of one service through the real Alertmanager (or their resolution)."""
     now = datetime.now(UTC).isoformat()
@@ -203,7 +197,8 @@ def test_prod_storm_after_a_deploy_is_one_incident_with_a_rollback_awaiting_appr
     topics = Topics(endpoints.kafka_bootstrap)
     app, namespace = f"pay-{run_id}", f"shop-{run_id}"
     deploy(app, namespace, "bad-prod-1", ["good-0", "bad-prod-1"])
-    consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
+    # the planner saw the deploy before the storm, as it would in life (the other order: unit tests)
+    wait_consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
     labels = alert_labels(f"E2EErrors{run_id}", app, namespace, "prod")
     storm(endpoints.alertmanager_url, labels)
 
@@ -244,7 +239,7 @@ def test_staging_rollback_runs_is_verified_and_teaches_the_next_plan(
         automated={"prune": True, "selfHeal": True},
     )
     deploy(app, namespace, "bad-2", ["good-1", "bad-2"])
-    consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
+    wait_consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
     labels = alert_labels(f"E2ECartErrors{run_id}", app, namespace, "staging")
     storm(endpoints.alertmanager_url, labels)
 
@@ -276,7 +271,7 @@ def test_staging_rollback_runs_is_verified_and_teaches_the_next_plan(
         automated={"prune": True, "selfHeal": True},
     )
     deploy(app, namespace, "bad-3", ["good-1", "bad-2", "good-1", "bad-3"])
-    consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
+    wait_consumed(endpoints.kafka_bootstrap, planner.env["CC_CONSUMER_GROUP"], DEPLOYMENTS)
     storm(endpoints.alertmanager_url, {**labels, "wave": uuid.uuid4().hex[:6]})
     incidents = topics.wait("opened", service_of(app), count=2)
     second = next(e for e in incidents if e.incident_id != opened.incident_id)
