@@ -14,8 +14,9 @@ import numpy as np
 
 from anomaly_detector.metrics.scoring import Forecaster, Params, Scorer, row_width
 
-STATE_FORMAT = 3
-"""Bumped when the scorer's row layout changes (2: slow error likelihood, 3: seasonal)."""
+STATE_FORMAT = 4
+"""Bumped when the scorer's row layout changes (2: slow error likelihood, 3: seasonal, 4: episode
+hold)."""
 
 
 @dataclass(frozen=True)

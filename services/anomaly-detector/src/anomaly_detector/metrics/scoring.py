@@ -14,13 +14,16 @@ A sample's raw score is the largest of
     forecasts the next standardised value from the last `LAGS` (called once per step, batched);
   - error likelihoods in Numenta's style: the short-term average of the (log) forecast error,
     and of the distance to the slow mean, against their own long-term mean and spread;
-    these two are scaled down by familiarity (a jump the series makes every day is no news);
+    these two are scaled down by familiarity, steeply (cubed: a jump the series makes every day
+    is no news, and a nearly familiar one is little);
   - a slow error likelihood: the same for a ~50-sample average of the forecast error, not
     scaled by familiarity (ordinary values in an unusual order keep the forecaster wrong for
     a while: a contextual change no single sample shows).
 Surprises map a Gaussian tail probability p to d / (d + 5), d = -log10 p (0.5 is 1e-5).
 A detection then holds off the next ones of the same series: the score only passes through when
-it beats a decaying memory of the last detection, so an episode yields one early detection.
+it beats a decaying memory of the last detection, and not within `episode_hold` samples of a
+score that reached the detection threshold (a score still rising over consecutive samples is the
+same episode), so an episode yields one early detection.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ WARMUP = 200
 """Samples a series must have seen before it is scored at all."""
 DETECTION_THRESHOLD = 0.5
 """The fixed score from which the service reports an anomaly (chosen in advance, not fitted)."""
+NEVER = 1e9
+"""`since` of a series that has not been detected yet (samples since its last detection)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class Params:
     min_error_std: float = 0.25
     max_z: float = 50.0
     familiar: float = 1.0
+    familiar_power: float = 3.0
+    episode_hold: float = 10.0
     novelty_gate: float = 0.4
     vigilance: float = 0.1
     inst_rate: float = 0.004
@@ -84,6 +91,7 @@ class SeriesBank:
     lvl_err_var: Floats
     lvl_short: Floats
     memory: Floats
+    since: Floats
     resid_sq: Floats
     slow_short: Floats
     slow_mean: Floats
@@ -95,6 +103,7 @@ class SeriesBank:
         arrays = {f.name: np.zeros(size) for f in fields(cls)}
         arrays["lags"] = np.zeros((size, LAGS))
         arrays["quantum"] = np.full(size, np.inf)
+        arrays["since"] = np.full(size, NEVER)
         return cls(**arrays)
 
     def __len__(self) -> int:
@@ -231,7 +240,7 @@ class Scorer:
         n_score = np.maximum(0.0, 1.0 - 1.0 / np.maximum(nov, 1e-9))
         others = np.maximum(np.maximum(f_score, l_score), i_score)
         n_score = n_score * np.clip(others / p.novelty_gate, 0.0, 1.0)
-        others = others * np.clip(nov / p.familiar, 0.0, 1.0)
+        others = others * np.clip(nov / p.familiar, 0.0, 1.0) ** p.familiar_power
         # a sustained rise in error is news even when the values are familiar
         others = np.maximum(others, np.where(s_short > b.slow_mean[idx], s_score, 0.0))
         if times is not None:
@@ -242,9 +251,11 @@ class Scorer:
             others = np.maximum(others, np.where(z_short > z_mean, z_score, 0.0))
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
-        passes = raw > memory
+        rising = raw > memory
+        passes = rising & (b.since[idx] > p.episode_hold)
         score = np.where(passes, raw, raw * p.suppressed_factor)
-        b.memory[idx] = np.where(passes, raw, memory)
+        b.memory[idx] = np.where(rising, raw, memory)
+        b.since[idx] = np.where(rising & (raw >= DETECTION_THRESHOLD), 0.0, b.since[idx] + 1.0)
 
         # learn (after scoring: the score never saw its own sample)
         rate = np.maximum(1.0 / (n + 1.0), p.value_rate)
