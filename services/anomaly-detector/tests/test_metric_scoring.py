@@ -6,7 +6,7 @@ import numpy as np
 
 from anomaly_detector.metrics.detector import MetricDetector, Sample
 from anomaly_detector.metrics.examples import last_value, noisy
-from anomaly_detector.metrics.scoring import DETECTION_THRESHOLD, WARMUP
+from anomaly_detector.metrics.scoring import DETECTION_THRESHOLD, WARMUP, Params
 
 
 def scores(values: list[float] | np.ndarray, key: str = "s") -> np.ndarray:
@@ -104,3 +104,31 @@ def test_familiar_values_in_an_unusual_order_raise_the_score_through_the_slow_er
     s = scores(np.concatenate([regular, jumbled]) + rng.normal(0.0, 0.1, 1300))
     assert s[1000:].max() >= 0.35  # each value and step is familiar; the error rate is not
     assert s[600:1000].max() < 0.15
+
+
+def held_scores(values: np.ndarray, params: Params) -> np.ndarray:
+    detector = MetricDetector(last_value, params)
+    return np.array(
+        [detector.score([Sample("s", float(i), float(v))])[0].score for i, v in enumerate(values)]
+    )
+
+
+def test_a_score_rising_over_consecutive_samples_is_one_episode_not_one_detection_each() -> None:
+    series = noisy(800, seed=8)
+    series[500:506] += np.array([5.0, 12.0, 22.0, 35.0, 52.0, 75.0])  # a burst that keeps growing
+    series[700] += 60.0  # a bigger, later, separate anomaly
+    held = held_scores(series, Params())
+    unheld = held_scores(series, Params(episode_hold=0.0))
+    burst = np.nonzero(held[495:520] >= DETECTION_THRESHOLD)[0]
+    assert len(burst) == 1  # one detection for the whole burst
+    assert np.count_nonzero(unheld[495:520] >= DETECTION_THRESHOLD) > 1  # what the hold prevents
+    assert held[700] >= DETECTION_THRESHOLD  # after the hold a new episode is reported
+
+
+def test_a_spike_the_series_shows_every_day_stops_being_news() -> None:
+    series = noisy(1200, seed=9)
+    series[60::60] += 15.0  # the same spike every 60 samples
+    s = scores(series)
+    assert s[WARMUP:][series[WARMUP:] > 110.0].max() < DETECTION_THRESHOLD
+    series[1110] += 40.0  # a spike of a new size is still news
+    assert scores(series)[1110] >= DETECTION_THRESHOLD

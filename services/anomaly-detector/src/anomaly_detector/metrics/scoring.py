@@ -252,10 +252,11 @@ class Scorer:
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         rising = raw > memory
-        passes = rising & (b.since[idx] > p.episode_hold)
+        since = b.since[idx] + 1.0  # samples since the last detection, this one included
+        passes = rising & (since > p.episode_hold)
         score = np.where(passes, raw, raw * p.suppressed_factor)
         b.memory[idx] = np.where(rising, raw, memory)
-        b.since[idx] = np.where(rising & (raw >= DETECTION_THRESHOLD), 0.0, b.since[idx] + 1.0)
+        b.since[idx] = np.where(rising & (raw >= DETECTION_THRESHOLD), 0.0, since)
 
         # learn (after scoring: the score never saw its own sample)
         rate = np.maximum(1.0 / (n + 1.0), p.value_rate)
