@@ -14,8 +14,9 @@ A sample's raw score is the largest of
     forecasts the next standardised value from the last `LAGS` (called once per step, batched);
   - error likelihoods in Numenta's style: the short-term average of the (log) forecast error,
     and of the distance to the slow mean, against their own long-term mean and spread;
-    these two are scaled down by familiarity, steeply (cubed: a jump the series makes every day
-    is no news, and a nearly familiar one is little);
+    these two and the forecast surprise are scaled down by familiarity, steeply (by the cube of
+    the novelty up to 1: a jump the series makes every day is no news, a nearly familiar one
+    little);
   - a slow error likelihood: the same for a ~50-sample average of the forecast error, not
     scaled by familiarity (ordinary values in an unusual order keep the forecaster wrong for
     a while: a contextual change no single sample shows).
