@@ -132,3 +132,11 @@ def test_a_spike_the_series_shows_every_day_stops_being_news() -> None:
     assert s[WARMUP:][series[WARMUP:] > 110.0].max() < DETECTION_THRESHOLD
     series[1110] += 40.0  # a spike of a new size is still news
     assert scores(series)[1110] >= DETECTION_THRESHOLD
+
+
+def test_a_slow_drift_no_single_step_shows_is_detected_within_a_few_hundred_samples() -> None:
+    series = noisy(1600, seed=10)
+    series[1000:] += np.minimum(np.arange(600) * 0.02, 6.0)  # 0.02 standard deviations a sample
+    detections = np.nonzero(scores(series) >= DETECTION_THRESHOLD)[0]
+    assert len(detections) > 0 and 1000 <= detections[0] < 1200
+    assert not np.any(detections < 1000)

@@ -16,7 +16,7 @@ from anomaly_detector.metrics.scoring import Forecaster, Params, Scorer, row_wid
 
 STATE_FORMAT = 4
 """Bumped when the scorer's row layout changes (2: slow error likelihood, 3: seasonal, 4: episode
-hold)."""
+hold and drift)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ A sample's raw score is the largest of
     little);
   - a slow error likelihood: the same for a ~50-sample average of the forecast error, not
     scaled by familiarity (ordinary values in an unusual order keep the forecaster wrong for
-    a while: a contextual change no single sample shows).
+    a while: a contextual change no single sample shows);
+  - a drift: the series' ~100-sample mean against where that mean has been over ~1000 samples
+    (its own exponentially weighted mean and spread), for slow rises and falls that no single
+    step and no short average shows.
 Surprises map a Gaussian tail probability p to d / (d + 5), d = -log10 p (0.5 is 1e-5).
 A detection then holds off the next ones of the same series: the score only passes through when
 it beats a decaying memory of the last detection, and not within `episode_hold` samples of a
@@ -72,6 +75,7 @@ class Params:
     inst_rate: float = 0.004
     slow_rate: float = 0.02
     slow_min_std: float = 0.05
+    drift_rate: float = 0.001
 
 
 @dataclass
@@ -97,6 +101,8 @@ class SeriesBank:
     slow_short: Floats
     slow_mean: Floats
     slow_var: Floats
+    drift_mean: Floats
+    drift_var: Floats
 
     @classmethod
     def empty(cls, size: int = 0) -> SeriesBank:
@@ -163,9 +169,12 @@ def log_tail(z: Floats) -> Floats:
     return out
 
 
-def surprise(z: Floats) -> Floats:
-    """Map a z value to [0, 1) without saturating: d / (d + 5), d = -log10(tail probability)."""
-    decades = np.maximum(-log_tail(z) / np.log(10.0), 0.0)
+def surprise(z: Floats, sides: int = 1) -> Floats:
+    """Map a z value to [0, 1) without saturating: d / (d + 5), d = -log10(tail probability).
+
+    With `sides=2` the tail is two-sided (z = 0 maps to 0).
+    """
+    decades = np.maximum(-(log_tail(z) + np.log(sides)) / np.log(10.0), 0.0)
     out: Floats = decades / (decades + 5.0)
     return out
 
@@ -250,6 +259,12 @@ class Scorer:
             )
             z_score = surprise((z_short - z_mean) / z_std)
             others = np.maximum(others, np.where(z_short > z_mean, z_score, 0.0))
+        # a drift: the ~100-sample mean far from where that mean has been over ~1000 samples
+        rate = np.maximum(1.0 / (n + 1.0), p.value_rate)
+        new_mean = mean + rate * (values - mean)
+        drift_std = np.maximum(np.sqrt(np.maximum(b.drift_var[idx], 0.0)), 1e-9)
+        drift_z = np.minimum(np.abs(new_mean - b.drift_mean[idx]) / drift_std, p.max_z)
+        others = np.maximum(others, surprise(drift_z, sides=2))
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         rising = raw > memory
@@ -260,10 +275,13 @@ class Scorer:
         b.since[idx] = np.where(rising & (raw >= DETECTION_THRESHOLD), 0.0, since)
 
         # learn (after scoring: the score never saw its own sample)
-        rate = np.maximum(1.0 / (n + 1.0), p.value_rate)
         diff = np.abs(values - lags[:, -1])
         b.quantum[idx] = np.where(started & (diff > 0), np.minimum(quantum, diff), quantum)
         b.mean[idx], b.var[idx] = _ew(mean, var, values, rate)
+        drate = np.maximum(1.0 / (n + 1.0), p.drift_rate)
+        b.drift_mean[idx], b.drift_var[idx] = _ew(
+            b.drift_mean[idx], b.drift_var[idx], new_mean, drate
+        )
         lrate = np.maximum(1.0 / (n + 1.0), p.level_rate)
         b.level_mean[idx], b.level_var[idx] = _ew(
             b.level_mean[idx], b.level_var[idx], values, lrate
