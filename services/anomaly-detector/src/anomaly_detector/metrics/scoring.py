@@ -262,7 +262,7 @@ class Scorer:
         # a drift: the ~100-sample mean far from where that mean has been over ~1000 samples
         rate = np.maximum(1.0 / (n + 1.0), p.value_rate)
         new_mean = mean + rate * (values - mean)
-        drift_std = np.maximum(np.sqrt(np.maximum(b.drift_var[idx], 0.0)), 1e-9)
+        drift_std = np.maximum(np.sqrt(np.maximum(b.drift_var[idx], 0.0)), floor)
         drift_z = np.minimum(np.abs(new_mean - b.drift_mean[idx]) / drift_std, p.max_z)
         others = np.maximum(others, surprise(drift_z, sides=2))
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
