@@ -140,3 +140,14 @@ def test_a_slow_drift_no_single_step_shows_is_detected_within_a_few_hundred_samp
     detections = np.nonzero(scores(series) >= DETECTION_THRESHOLD)[0]
     assert len(detections) > 0 and 1000 <= detections[0] < 1200
     assert not np.any(detections < 1000)
+
+
+def test_a_value_beyond_all_the_series_has_shown_is_news_though_the_step_is_ordinary() -> None:
+    series = np.clip(noisy(600, seed=13), 97.5, 102.5)  # its range is reached early
+    series[549] = 101.5
+    series[550] = 103.5  # one spread above anything before, two above the previous sample
+    with_record = held_scores(series, Params())
+    without = held_scores(series, Params(record_spreads=1e9))
+    assert with_record[550] >= DETECTION_THRESHOLD
+    assert without[550] < DETECTION_THRESHOLD  # forecast, shape and level alone see little
+    assert np.count_nonzero(with_record[:549] >= DETECTION_THRESHOLD) == 0

@@ -22,7 +22,9 @@ A sample's raw score is the largest of
     a while: a contextual change no single sample shows);
   - a drift: the series' ~100-sample mean against where that mean has been over ~1000 samples
     (its own exponentially weighted mean and spread), for slow rises and falls that no single
-    step and no short average shows.
+    step and no short average shows;
+  - a record: how far the value lies beyond the whole range the series has shown so far, in
+    spreads s, mapped to s / (s + 0.75) (a new extreme by 0.75 spreads is 0.5).
 Surprises map a Gaussian tail probability p to d / (d + 5), d = -log10 p (0.5 is 1e-5).
 A detection then holds off the next ones of the same series: the score only passes through when
 it beats a decaying memory of the last detection, and not within `episode_hold` samples of a
@@ -76,6 +78,7 @@ class Params:
     slow_rate: float = 0.02
     slow_min_std: float = 0.05
     drift_rate: float = 0.001
+    record_spreads: float = 0.75
 
 
 @dataclass
@@ -246,6 +249,7 @@ class Scorer:
         s_short, s_score = _likelihood(
             b.slow_short[idx], b.slow_mean[idx], b.slow_var[idx], err, p.slow_rate, p.slow_min_std
         )
+        record = _record(values, self.novelty.low[idx], self.novelty.high[idx], scale)
         nov = observe(self.novelty, idx, shape, n, floor, p.vigilance)
         n_score = np.maximum(0.0, 1.0 - 1.0 / np.maximum(nov, 1e-9))
         others = np.maximum(np.maximum(f_score, l_score), i_score)
@@ -265,6 +269,8 @@ class Scorer:
         drift_std = np.maximum(np.sqrt(np.maximum(b.drift_var[idx], 0.0)), floor)
         drift_z = np.minimum(np.abs(new_mean - b.drift_mean[idx]) / drift_std, p.max_z)
         others = np.maximum(others, surprise(drift_z, sides=2))
+        # a value beyond everything the series has shown (0.75 spreads beyond scores 0.5)
+        others = np.maximum(others, record / (record + p.record_spreads))
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         rising = raw > memory
@@ -319,6 +325,13 @@ def _ew(mean: Floats, var: Floats, x: Floats, rate: Floats) -> tuple[Floats, Flo
     new_mean = mean + rate * delta
     new_var = (1.0 - rate) * (var + rate * delta * delta)
     return new_mean, new_var
+
+
+def _record(values: Floats, low: Floats, high: Floats, scale: Floats) -> Floats:
+    """How far each value lies beyond the series' range so far, in spreads (0 inside it)."""
+    beyond = np.maximum(np.maximum(values - high, low - values), 0.0)
+    out: Floats = np.where(np.isfinite(beyond), beyond / scale, 0.0)
+    return out
 
 
 def _likelihood(
