@@ -151,3 +151,12 @@ def test_a_value_beyond_all_the_series_has_shown_is_news_though_the_step_is_ordi
     assert with_record[550] >= DETECTION_THRESHOLD
     assert without[550] < DETECTION_THRESHOLD  # forecast, shape and level alone see little
     assert np.count_nonzero(with_record[:549] >= DETECTION_THRESHOLD) == 0
+
+
+def test_a_slide_below_the_range_held_is_caught_early_by_the_record() -> None:
+    series = np.clip(noisy(1000, seed=14), 97.5, 102.5)
+    series[800:900] -= np.linspace(0.0, 5.0, 100)  # slides to 2.5 spreads below anything before
+    with_record = np.nonzero(held_scores(series, Params()) >= DETECTION_THRESHOLD)[0]
+    without = np.nonzero(held_scores(series, Params(record_spreads=1e9)) >= DETECTION_THRESHOLD)[0]
+    assert 800 <= with_record[0] < 830  # once about 0.6 spreads below where the range was held
+    assert without[0] > with_record[0] + 10  # level and drift alone see it later

@@ -23,8 +23,11 @@ A sample's raw score is the largest of
   - a drift: the series' ~100-sample mean against where that mean has been over ~1000 samples
     (its own exponentially weighted mean and spread), for slow rises and falls that no single
     step and no short average shows;
-  - a record: how far the value lies beyond the whole range the series has shown so far, in
-    spreads s, mapped to s / (s + 0.75) (a new extreme by 0.75 spreads is 0.5).
+  - a record: how far the value lies beyond the range the series has held (an extreme is
+    established once `record_hold` samples pass without a newer one, or once reported, so a
+    slide to new lows is measured from where it started and reported once), in spreads s (the
+    largest of the short, the long and the slow mean's spread, so a random walk's new highs
+    are little news), mapped to s / (s + 0.75); only from the series' `record_after`th sample.
 Surprises map a Gaussian tail probability p to d / (d + 5), d = -log10 p (0.5 is 1e-5).
 A detection then holds off the next ones of the same series: the score only passes through when
 it beats a decaying memory of the last detection, and not within `episode_hold` samples of a
@@ -79,6 +82,8 @@ class Params:
     slow_min_std: float = 0.05
     drift_rate: float = 0.001
     record_spreads: float = 0.75
+    record_hold: float = 100.0
+    record_after: float = 400.0
 
 
 @dataclass
@@ -106,6 +111,10 @@ class SeriesBank:
     slow_var: Floats
     drift_mean: Floats
     drift_var: Floats
+    top: Floats
+    bottom: Floats
+    top_age: Floats
+    bottom_age: Floats
 
     @classmethod
     def empty(cls, size: int = 0) -> SeriesBank:
@@ -114,6 +123,8 @@ class SeriesBank:
         arrays["lags"] = np.zeros((size, LAGS))
         arrays["quantum"] = np.full(size, np.inf)
         arrays["since"] = np.full(size, NEVER)
+        arrays["top"] = np.full(size, -np.inf)
+        arrays["bottom"] = np.full(size, np.inf)
         return cls(**arrays)
 
     def __len__(self) -> int:
@@ -249,7 +260,10 @@ class Scorer:
         s_short, s_score = _likelihood(
             b.slow_short[idx], b.slow_mean[idx], b.slow_var[idx], err, p.slow_rate, p.slow_min_std
         )
-        record = _record(values, self.novelty.low[idx], self.novelty.high[idx], scale)
+        # in the largest of the short, long and slow-mean spreads: a walk's new highs are no news
+        wander = np.sqrt(np.maximum(np.maximum(b.drift_var[idx], b.level_var[idx]), 0.0))
+        record = _record(values, b.bottom[idx], b.top[idx], np.maximum(scale, wander))
+        low, high = self.novelty.low[idx], self.novelty.high[idx]  # all samples before this one
         nov = observe(self.novelty, idx, shape, n, floor, p.vigilance)
         n_score = np.maximum(0.0, 1.0 - 1.0 / np.maximum(nov, 1e-9))
         others = np.maximum(np.maximum(f_score, l_score), i_score)
@@ -270,7 +284,8 @@ class Scorer:
         drift_z = np.minimum(np.abs(new_mean - b.drift_mean[idx]) / drift_std, p.max_z)
         others = np.maximum(others, surprise(drift_z, sides=2))
         # a value beyond everything the series has shown (0.75 spreads beyond scores 0.5)
-        others = np.maximum(others, record / (record + p.record_spreads))
+        record = np.where(n >= p.record_after, record / (record + p.record_spreads), 0.0)
+        others = np.maximum(others, record)
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
         memory = b.memory[idx] * p.memory_decay
         rising = raw > memory
@@ -278,7 +293,8 @@ class Scorer:
         passes = rising & (since > p.episode_hold)
         score = np.where(passes, raw, raw * p.suppressed_factor)
         b.memory[idx] = np.where(rising, raw, memory)
-        b.since[idx] = np.where(rising & (raw >= DETECTION_THRESHOLD), 0.0, since)
+        reported = rising & (raw >= DETECTION_THRESHOLD)
+        b.since[idx] = np.where(reported, 0.0, since)
 
         # learn (after scoring: the score never saw its own sample)
         diff = np.abs(values - lags[:, -1])
@@ -305,6 +321,7 @@ class Scorer:
         lm, lv = _ew(b.lvl_err_mean[idx], b.lvl_err_var[idx], l_short, erate)
         b.lvl_err_mean[idx], b.lvl_err_var[idx] = lm, lv
         b.lvl_short[idx] = np.where(started, l_short, lvl)
+        self._hold_extremes(idx, values, low, high, reported)
         b.lags[idx] = np.concatenate([lags[:, 1:], values[:, None]], axis=1)
         b.lags[idx[~started]] = values[~started, None]
         irate = np.maximum(1.0 / (n + 1.0), p.inst_rate)
@@ -312,6 +329,21 @@ class Scorer:
         b.resid_sq[idx] = np.where(useful, sq + irate * (resid**2 - sq), sq)
         b.count[idx] = n + 1
         return StepResult(score, raw, expected, b.level_mean[idx], scale)
+
+    def _hold_extremes(
+        self, idx: Ints, values: Floats, low: Floats, high: Floats, reported: npt.NDArray[np.bool_]
+    ) -> None:
+        """Age the newest extremes: one that stood `record_hold` samples, or was just reported,
+        becomes established (so an excursion is reported once, not again as it goes on)."""
+        b, hold = self.bank, self.params.record_hold
+        top_age = np.where(values > high, 0.0, b.top_age[idx]) + 1.0
+        bottom_age = np.where(values < low, 0.0, b.bottom_age[idx]) + 1.0
+        top, bottom = b.top[idx], b.bottom[idx]
+        settle_top = (top_age >= hold) | reported | ~np.isfinite(top)
+        settle_bottom = (bottom_age >= hold) | reported | ~np.isfinite(bottom)
+        b.top[idx] = np.where(settle_top, np.maximum(high, values), top)
+        b.bottom[idx] = np.where(settle_bottom, np.minimum(low, values), bottom)
+        b.top_age[idx], b.bottom_age[idx] = top_age, bottom_age
 
 
 def spread_of(mean: Floats, var: Floats, quantum: Floats) -> Floats:
