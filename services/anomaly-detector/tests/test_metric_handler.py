@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 
-from anomaly_detector.metrics.examples import LABELS, last_value, noisy, samples_event
+from anomaly_detector.domain.params import DeployParams
+from anomaly_detector.metrics.deploys import MetricDeploys
+from anomaly_detector.metrics.examples import LABELS, T0, last_value, noisy, samples_event
 from anomaly_detector.metrics.handler import ANOMALIES_TOPIC, MetricHandler
-from cc.events import AnomalyDetected
+from cc.events import AnomalyDetected, DeploymentObserved
 from cc.kafka import Outgoing
 from cc.kafka.state import MemoryStateStore
 from cc.testing.events import received
+from cc.testing.incidents import deployed
 
 
 def handler(store: MemoryStateStore) -> MetricHandler:
@@ -94,3 +99,68 @@ def test_series_with_other_labels_are_scored_independently() -> None:
     anomalies = [o.event for o in out if isinstance(o.event, AnomalyDetected)]
     assert len(anomalies) == len(out)
     assert {a.signature.service for a in anomalies} == {"checkout"}
+
+
+def deploy_handler(store: MemoryStateStore) -> MetricHandler:
+    deploys = MetricDeploys(DeployParams(), store)
+    return MetricHandler(store, last_value, model_version="test-model-1", deploys=deploys)
+
+
+def shift_after(h: MetricHandler, deploy: DeploymentObserved | None) -> list[AnomalyDetected]:
+    """The spiky series with `deploy` handled between samples 589 and 590."""
+    values = spiky_series()
+    out = feed(h, values[:590])
+    if deploy is not None:
+        out += h([received(deploy, offset=10_000)])
+    out += feed(h, values[590:], start=590)
+    return [o.event for o in out if isinstance(o.event, AnomalyDetected)]
+
+
+def test_a_metric_shift_soon_after_a_deploy_of_its_service_names_that_deploy() -> None:
+    deploy = deployed("checkout", "bad0c0ffee12", at=T0 + timedelta(minutes=590))
+    [anomaly] = shift_after(deploy_handler(MemoryStateStore()), deploy)
+    assert anomaly.kind == "deploy_regression"
+    assert anomaly.suspect is not None
+    assert anomaly.suspect.application == "checkout"
+    assert anomaly.suspect.deployment_event_id == deploy.metadata.event_id
+    assert anomaly.suspect.seconds_before == 600.0  # finished 10 min before sample 600
+    assert anomaly.evidence["suspect_revision"] == "bad0c0ffee12"
+    assert "after checkout was deployed" in anomaly.summary
+
+
+def test_a_decoy_deploy_elsewhere_or_one_long_before_is_not_named() -> None:
+    decoy = deployed("payments", "1234", namespace="billing", at=T0 + timedelta(minutes=590))
+    early = deployed("checkout", "5678", at=T0 + timedelta(minutes=540))  # 60 min before
+    for deploy in (decoy, early, None):
+        [anomaly] = shift_after(deploy_handler(MemoryStateStore()), deploy)
+        assert anomaly.kind == "metric_anomaly" and anomaly.suspect is None
+
+
+def test_deploys_survive_a_restart_of_the_metric_loop() -> None:
+    store = MemoryStateStore()
+    first = deploy_handler(store)
+    feed(first, spiky_series()[:590])
+    first([received(deployed("checkout", "abc", at=T0 + timedelta(minutes=590)), offset=1)])
+    second = deploy_handler(store)  # a new process on the same state
+    out = feed(second, spiky_series()[590:], start=590)
+    [anomaly] = [o.event for o in out if isinstance(o.event, AnomalyDetected)]
+    assert anomaly.kind == "deploy_regression"
+    assert anomaly.suspect is not None and anomaly.suspect.revision == "abc"
+
+
+def test_a_deploy_handled_after_the_shift_it_explains_still_names_it_once() -> None:
+    h = deploy_handler(MemoryStateStore())
+    values = spiky_series()
+    [shift] = [o.event for o in feed(h, values[:605]) if isinstance(o.event, AnomalyDetected)]
+    assert shift.kind == "metric_anomaly"  # the deploy is not known yet
+    decoy = deployed("payments", "1", namespace="billing", at=T0 + timedelta(minutes=595))
+    assert h([received(decoy, offset=1)]) == []  # another service's deploy explains nothing
+    late = deployed("checkout", "bad0c0ffee12", at=T0 + timedelta(minutes=590))
+    [regression] = [o.event for o in h([received(late, offset=1)])]
+    assert isinstance(regression, AnomalyDetected)
+    assert regression.kind == "deploy_regression"
+    assert regression.suspect is not None
+    assert regression.suspect.deployment_event_id == late.metadata.event_id
+    assert regression.window_start == shift.window_start  # the shift's start, not the deploy's
+    assert regression.evidence["deploy_reported"].startswith("after the shift")
+    assert h([received(late, offset=2)]) == []  # the same deploy again: explained already

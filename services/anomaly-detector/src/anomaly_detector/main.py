@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from anomaly_detector.config import Settings, load_detector_file
 from anomaly_detector.domain.detector import AlertDetectors
+from anomaly_detector.domain.params import DeployParams
 from anomaly_detector.handlers import (
     ALERTS_TOPIC,
     DEPLOYMENTS_TOPIC,
@@ -48,7 +49,7 @@ def cli() -> None:
     loops = [alert_loop(settings, serde, producer, metrics, alerts)]
 
     if settings.metrics_enabled:
-        loops.append(metric_loop(settings, serde, producer, metrics))
+        loops.append(metric_loop(settings, serde, producer, metrics, params.deploy))
 
     run_loops_service(
         SERVICE, loops, registry=registry, host=settings.http_host, port=settings.http_port
@@ -56,17 +57,22 @@ def cli() -> None:
 
 
 def metric_loop(
-    settings: Settings, serde: Serde, producer: EventProducer, metrics: ConsumerMetrics
+    settings: Settings,
+    serde: Serde,
+    producer: EventProducer,
+    metrics: ConsumerMetrics,
+    deploy: DeployParams,
 ) -> ConsumerLoop:
-    """Metric samples in their own group and thread: TensorFlow batches never delay alerts."""
+    """Metric samples in their own group and thread: TensorFlow batches never delay alerts.
+    Deploys come in too, so a shift soon after one names it."""
     store = KafkaStateStore(settings.kafka_bootstrap, settings.metric_state_topic, producer)
     log.info("metric detector state restored", extra={"series": store.load()})
     group = f"{settings.consumer_group or SERVICE}.metrics"
     return ConsumerLoop(
-        loop_config(SERVICE, settings, topics=[METRICS_TOPIC], group_id=group),
+        loop_config(SERVICE, settings, topics=[METRICS_TOPIC, DEPLOYMENTS_TOPIC], group_id=group),
         serde,
         producer,
-        batch_handler=build_metric_handler(store),
+        batch_handler=build_metric_handler(store, deploy=deploy),
         metrics=metrics,
         before_commit=store.flush,
     )

@@ -26,6 +26,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from anomaly_detector.domain.findings import Suspect
+from anomaly_detector.domain.params import DeployParams
+from anomaly_detector.metrics.deploys import (
+    MetricDeploys,
+    suspect_evidence,
+    suspect_record,
+    suspect_summary,
+)
 from anomaly_detector.metrics.detector import Sample, Scored
 from anomaly_detector.metrics.replay import series_key
 from anomaly_detector.metrics.scoring import (
@@ -38,6 +46,7 @@ from anomaly_detector.metrics.scoring import (
 from anomaly_detector.metrics.series_state import Header, Ints, SeriesCodec, rounds
 from cc.events import (
     AnomalyDetected,
+    DeploymentObserved,
     MetricSamplesReceived,
     MetricSeries,
     Signature,
@@ -86,8 +95,10 @@ class MetricHandler:
         model_version: str,
         rules: MetricRules | None = None,
         params: Params | None = None,
+        deploys: MetricDeploys | None = None,
     ) -> None:
         self.store = store
+        self.deploys = deploys
         self.scorer = Scorer(forecaster, params)
         self.codec = SeriesCodec(self.scorer)
         self.model_version = model_version
@@ -101,12 +112,17 @@ class MetricHandler:
         self._idents: dict[tuple[object, ...], int] = {}
 
     def __call__(self, items: list[Received]) -> list[Outgoing]:
-        """Handle a consumer batch."""
+        """Handle a consumer batch (deploys first: a shift in the same batch may follow one)."""
+        out: list[Outgoing] = []
+        if self.deploys is not None:
+            for item in items:
+                if isinstance(item.event, DeploymentObserved):
+                    self.deploys.observe(item.event)
+                    out += self.deploys.blame(item, self.episode_start, self.episode_last)
         batch = self.gather(items)
         if not batch.times:
-            return []
+            return out
         score, expected, baseline, spread = self.score(batch)
-        out = []
         hot = (score >= self.rules.threshold) & np.isfinite(expected)
         episodes: set[int] = set()
         for p in np.flatnonzero(hot).tolist():
@@ -122,7 +138,10 @@ class MetricHandler:
                     float(baseline[p]),
                     float(spread[p]),
                 )
-                anomaly = self._anomaly(found, series, item)
+                suspect = None
+                if self.deploys is not None:
+                    suspect = self.deploys.opened(row, self.keys[row], series, at, found.score)
+                anomaly = self._anomaly(found, series, item, suspect)
                 out.append(Outgoing(ANOMALIES_TOPIC, signature_key(series), anomaly))
         self._save(np.unique(batch.rows), episodes)
         return out
@@ -229,12 +248,31 @@ class MetricHandler:
             self.store.put(self.keys[r], blob)
             self.saved_at[r] = self.last_seen[r]
 
-    def _anomaly(self, scored: Scored, series: MetricSeries, item: Received) -> AnomalyDetected:
+    def _anomaly(
+        self, scored: Scored, series: MetricSeries, item: Received, suspect: Suspect | None
+    ) -> AnomalyDetected:
         key, at = scored.sample.key, scored.sample.timestamp
         when = datetime.fromtimestamp(at, UTC)
         anomaly_id = deterministic_id("metric-anomaly", key, repr(at))
         value = scored.sample.value
         deviation = (value - scored.expected) / scored.spread if scored.spread else 0.0
+        summary = (
+            f"{series.name} of {signature_of(series.labels)['service'] or key} is {value:.4g}, "
+            f"expected {scored.expected:.4g} ({deviation:+.1f} spreads)"
+        )
+        evidence = {
+            "series": key,
+            "metric": series.name,
+            "observed": f"{value:.6g}",
+            "expected": f"{scored.expected:.6g}",
+            "baseline": f"{scored.baseline:.6g}",
+            "spread": f"{scored.spread:.6g}",
+            "deviation_spreads": f"{deviation:.2f}",
+            "model_version": self.model_version,
+        }
+        if suspect is not None:
+            summary += suspect_summary(suspect)
+            evidence |= suspect_evidence(suspect)
         return AnomalyDetected(
             metadata=new_metadata(
                 SERVICE,
@@ -243,27 +281,16 @@ class MetricHandler:
                 caused_by=item.event.metadata,
             ),
             anomaly_id=anomaly_id,
-            kind="metric_anomaly",
+            kind="metric_anomaly" if suspect is None else "deploy_regression",
             phase="started",
             score=min(max(scored.score, 0.0), 1.0),
             signature=Signature(**signature_of(series.labels)),
             window_start=when,
             window_end=when,
-            summary=(
-                f"{series.name} of {signature_of(series.labels)['service'] or key} is {value:.4g}, "
-                f"expected {scored.expected:.4g} ({deviation:+.1f} spreads)"
-            ),
-            evidence={
-                "series": key,
-                "metric": series.name,
-                "observed": f"{value:.6g}",
-                "expected": f"{scored.expected:.6g}",
-                "baseline": f"{scored.baseline:.6g}",
-                "spread": f"{scored.spread:.6g}",
-                "deviation_spreads": f"{deviation:.2f}",
-                "model_version": self.model_version,
-            },
+            summary=summary,
+            evidence=evidence,
             member_fingerprints=[],
+            suspect=None if suspect is None else suspect_record(suspect),
         )
 
 
@@ -302,11 +329,14 @@ def build_metric_handler(
     *,
     model_version: str | None = None,
     rules: MetricRules | None = None,
+    deploy: DeployParams | None = None,
 ) -> BatchHandler:
     """The batch handler for metrics.metric-samples-received.v1 (default model when none given).
 
     Wire it with `batch_handler=`, the store (a KafkaStateStore on STATE_TOPIC, loaded first)
-    and `before_commit=store.flush`. Tunes the garbage collector once the model is loaded (see
+    and `before_commit=store.flush`. With `deploy` (the detector file's deploy rules) it also
+    takes DeploymentObserved events and names the deploy a shift follows (kind
+    deploy_regression). Tunes the garbage collector once the model is loaded (see
     `tune_gc`): the service builds its loops at start-up.
     """
     if forecaster is None:
@@ -314,7 +344,8 @@ def build_metric_handler(
 
         saved = SavedForecaster()
         forecaster, model_version = saved, model_version or saved.version
-    handler = MetricHandler(store, forecaster, model_version or "unknown", rules)
+    deploys = None if deploy is None else MetricDeploys(deploy, store)
+    handler = MetricHandler(store, forecaster, model_version or "unknown", rules, None, deploys)
     tune_gc()
 
     def handle(items: list[Received]) -> Sequence[Outgoing]:
