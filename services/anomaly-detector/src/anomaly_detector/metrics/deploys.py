@@ -49,6 +49,8 @@ class OpenShift:
     key: str
     metric: str
     labels: dict[str, str]
+    signature: dict[str, str]
+    """The anomaly's signature as the handler made it."""
     score: float
 
 
@@ -95,12 +97,12 @@ class MetricDeploys:
         return self.recent.suspect(signature_of(labels), apps, started, unusual)
 
     def opened(
-        self, row: int, key: str, series: MetricSeries, started: float, score: float
+        self, row: int, series: MetricSeries, shift: OpenShift, started: float
     ) -> Suspect | None:
         """An episode opens: its suspect, or None (then a deploy handled later may explain it)."""
-        found = self.suspect(series.labels, started, score)
+        found = self.suspect(series.labels, started, shift.score)
         if found is None:
-            self.unexplained[row] = OpenShift(key, series.name, dict(series.labels), score)
+            self.unexplained[row] = shift
         else:
             self.unexplained.pop(row, None)
         return found
@@ -131,7 +133,7 @@ def late_regression(
     """The deploy_regression of an episode whose deploy was reported after it began."""
     when = datetime.fromtimestamp(started, UTC)
     anomaly_id = deterministic_id("metric-anomaly", shift.key, repr(started), "deploy")
-    sig = signature_of(shift.labels)
+    service = shift.signature["service"] or shift.key
     return AnomalyDetected(
         metadata=new_metadata(
             SERVICE,
@@ -143,10 +145,10 @@ def late_regression(
         kind="deploy_regression",
         phase="started",
         score=suspect.score,
-        signature=Signature(**sig._asdict()),
+        signature=Signature(**shift.signature),
         window_start=when,
         window_end=when,
-        summary=f"{shift.metric} of {sig.service or shift.key} shifted" + suspect_summary(suspect),
+        summary=f"{shift.metric} of {service} shifted" + suspect_summary(suspect),
         evidence={
             "series": shift.key,
             "metric": shift.metric,
@@ -161,8 +163,7 @@ def late_regression(
 
 def anomaly_key(shift: OpenShift) -> str:
     """Kafka key of the anomaly: service, namespace, metric name (as the handler's)."""
-    sig = signature_of(shift.labels)
-    return "|".join((sig.service, sig.namespace, shift.metric))
+    return "|".join((shift.signature["service"], shift.signature["namespace"], shift.metric))
 
 
 def suspect_summary(suspect: Suspect) -> str:

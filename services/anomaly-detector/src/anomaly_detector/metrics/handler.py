@@ -30,6 +30,7 @@ from anomaly_detector.domain.findings import Suspect
 from anomaly_detector.domain.params import DeployParams
 from anomaly_detector.metrics.deploys import (
     MetricDeploys,
+    OpenShift,
     suspect_evidence,
     suspect_record,
     suspect_summary,
@@ -140,7 +141,14 @@ class MetricHandler:
                 )
                 suspect = None
                 if self.deploys is not None:
-                    suspect = self.deploys.opened(row, self.keys[row], series, at, found.score)
+                    shift = OpenShift(
+                        self.keys[row],
+                        series.name,
+                        dict(series.labels),
+                        signature_of(series.labels),
+                        found.score,
+                    )
+                    suspect = self.deploys.opened(row, series, shift, at)
                 anomaly = self._anomaly(found, series, item, suspect)
                 out.append(Outgoing(ANOMALIES_TOPIC, signature_key(series), anomaly))
         self._save(np.unique(batch.rows), episodes)

@@ -260,7 +260,7 @@ class Scorer:
         s_short, s_score = _likelihood(
             b.slow_short[idx], b.slow_mean[idx], b.slow_var[idx], err, p.slow_rate, p.slow_min_std
         )
-        # in the largest of the short, long and slow-mean spreads: a walk's new highs are no news
+        # in the largest of the short, long and slow-mean spreads (a walk's new highs: little news)
         wander = np.sqrt(np.maximum(np.maximum(b.drift_var[idx], b.level_var[idx]), 0.0))
         record = _record(values, b.bottom[idx], b.top[idx], np.maximum(scale, wander))
         low, high = self.novelty.low[idx], self.novelty.high[idx]  # all samples before this one
@@ -283,7 +283,7 @@ class Scorer:
         drift_std = np.maximum(np.sqrt(np.maximum(b.drift_var[idx], 0.0)), floor)
         drift_z = np.minimum(np.abs(new_mean - b.drift_mean[idx]) / drift_std, p.max_z)
         others = np.maximum(others, surprise(drift_z, sides=2))
-        # a value beyond everything the series has shown (0.75 spreads beyond scores 0.5)
+        # a value beyond the range the series has held (0.75 spreads beyond scores 0.5)
         record = np.where(n >= p.record_after, record / (record + p.record_spreads), 0.0)
         others = np.maximum(others, record)
         raw = np.where(n >= WARMUP, np.maximum(n_score, others), 0.0)
@@ -360,7 +360,7 @@ def _ew(mean: Floats, var: Floats, x: Floats, rate: Floats) -> tuple[Floats, Flo
 
 
 def _record(values: Floats, low: Floats, high: Floats, scale: Floats) -> Floats:
-    """How far each value lies beyond the series' range so far, in spreads (0 inside it)."""
+    """How far each value lies beyond [low, high], in spreads (0 inside it or while unknown)."""
     beyond = np.maximum(np.maximum(values - high, low - values), 0.0)
     out: Floats = np.where(np.isfinite(beyond), beyond / scale, 0.0)
     return out
