@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from anomaly_detector.domain.detector import AlertDetectors
-from anomaly_detector.domain.findings import Finding
+from anomaly_detector.domain.findings import Finding, Suspect
 from anomaly_detector.ports import StateStore
 from cc.events import (
     AlertReceived,
@@ -69,15 +69,18 @@ def anomaly_of(finding: Finding, caused_by: EventMetadata | None) -> AnomalyDete
         summary=finding.summary,
         evidence=finding.evidence,
         member_fingerprints=finding.members,
-        suspect=None
-        if s is None
-        else SuspectDeployment(
-            application=s.application,
-            revision=s.revision,
-            deployment_event_id=s.deployment_event_id,
-            seconds_before=s.seconds_before,
-            score=s.score,
-        ),
+        suspect=None if s is None else suspect_record(s),
+    )
+
+
+def suspect_record(suspect: Suspect) -> SuspectDeployment:
+    """The suspect deploy as the event's record."""
+    return SuspectDeployment(
+        application=suspect.application,
+        revision=suspect.revision,
+        deployment_event_id=suspect.deployment_event_id,
+        seconds_before=suspect.seconds_before,
+        score=suspect.score,
     )
 
 

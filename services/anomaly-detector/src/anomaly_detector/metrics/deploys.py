@@ -24,13 +24,12 @@ from anomaly_detector.domain.deploys import Deploy, RecentDeploys
 from anomaly_detector.domain.findings import Suspect
 from anomaly_detector.domain.params import DeployParams
 from anomaly_detector.domain.signature import signature_of
-from anomaly_detector.handlers import ANOMALIES_TOPIC, SERVICE
+from anomaly_detector.handlers import ANOMALIES_TOPIC, SERVICE, suspect_record
 from cc.events import (
     AnomalyDetected,
     DeploymentObserved,
     MetricSeries,
     Signature,
-    SuspectDeployment,
     deterministic_id,
     new_metadata,
 )
@@ -182,14 +181,3 @@ def suspect_evidence(suspect: Suspect) -> dict[str, str]:
         "deployed_before_shift_s": f"{max(0.0, suspect.seconds_before):.0f}",
         "suspect_score": f"{suspect.score:.2f}",
     }
-
-
-def suspect_record(suspect: Suspect) -> SuspectDeployment:
-    """The suspect as the event's record."""
-    return SuspectDeployment(
-        application=suspect.application,
-        revision=suspect.revision,
-        deployment_event_id=suspect.deployment_event_id,
-        seconds_before=suspect.seconds_before,
-        score=suspect.score,
-    )

@@ -28,11 +28,11 @@ import numpy as np
 
 from anomaly_detector.domain.findings import Suspect
 from anomaly_detector.domain.params import DeployParams
+from anomaly_detector.handlers import suspect_record
 from anomaly_detector.metrics.deploys import (
     MetricDeploys,
     OpenShift,
     suspect_evidence,
-    suspect_record,
     suspect_summary,
 )
 from anomaly_detector.metrics.detector import Sample, Scored
