@@ -6,7 +6,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from cc.platform.yaml_file import time_zone as known_time_zone
 from notifier.domain.routing import Criteria, Destination, QuietWindow, Routing, Rule
 from notifier.domain.token_bucket import per_minute
 
@@ -70,14 +71,7 @@ class QuietHoursSpec(_Strict):
     time_zone: str
     windows: list[WindowSpec] = Field(min_length=1)
 
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+    _zone = field_validator("time_zone")(known_time_zone)
 
 
 class RateLimitSpec(_Strict):
