@@ -28,7 +28,6 @@ from anomaly_detector.handlers import ANOMALIES_TOPIC, SERVICE, suspect_record
 from cc.events import (
     AnomalyDetected,
     DeploymentObserved,
-    MetricSeries,
     Signature,
     deterministic_id,
     new_metadata,
@@ -95,11 +94,9 @@ class MetricDeploys:
         apps = tuple(dict.fromkeys(v for v in found if v))
         return self.recent.suspect(signature_of(labels), apps, started, unusual)
 
-    def opened(
-        self, row: int, series: MetricSeries, shift: OpenShift, started: float
-    ) -> Suspect | None:
+    def opened(self, row: int, shift: OpenShift, started: float) -> Suspect | None:
         """An episode opens: its suspect, or None (then a deploy handled later may explain it)."""
-        found = self.suspect(series.labels, started, shift.score)
+        found = self.suspect(shift.labels, started, shift.score)
         if found is None:
             self.unexplained[row] = shift
         else:

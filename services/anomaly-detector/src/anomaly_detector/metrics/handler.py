@@ -28,7 +28,8 @@ import numpy as np
 
 from anomaly_detector.domain.findings import Suspect
 from anomaly_detector.domain.params import DeployParams
-from anomaly_detector.handlers import suspect_record
+from anomaly_detector.handlers import ANOMALIES_TOPIC as ANOMALIES_TOPIC
+from anomaly_detector.handlers import SERVICE, suspect_record
 from anomaly_detector.metrics.deploys import (
     MetricDeploys,
     OpenShift,
@@ -57,8 +58,6 @@ from cc.events import (
 from cc.kafka import BatchHandler, Outgoing, Received
 from cc.kafka.state import StateStore
 
-SERVICE = "anomaly-detector"
-ANOMALIES_TOPIC = "anomalies.anomaly-detected.v1"
 STATE_TOPIC = "anomaly-detector.state.metrics.v1"
 KEY_CACHE = 200_000
 
@@ -148,7 +147,7 @@ class MetricHandler:
                         signature_of(series.labels),
                         found.score,
                     )
-                    suspect = self.deploys.opened(row, series, shift, at)
+                    suspect = self.deploys.opened(row, shift, at)
                 anomaly = self._anomaly(found, series, item, suspect)
                 out.append(Outgoing(ANOMALIES_TOPIC, signature_key(series), anomaly))
         self._save(np.unique(batch.rows), episodes)
